@@ -1,0 +1,79 @@
+"""The gateway as an ASGI app: /graphql (GraphiQL on GET), /healthz, /readyz,
+and the embedded sandbox under /sandbox when an upstream is not configured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from gateway.http_view import GatewayGraphQL
+from gateway.request_id import RequestIdMiddleware
+from gateway.sandbox.app import create_sandbox_app
+from gateway.sandbox.state import SandboxState
+from gateway.schema import schema
+from gateway.services import open_services
+from gateway.settings import Settings
+
+logger = logging.getLogger("gateway")
+
+SANDBOX_PREFIX = "/sandbox"
+
+
+def upstream_base_urls(settings: Settings, public_url: str | None) -> dict[str, str]:
+    """Each upstream's base URL: the configured one, else the mounted sandbox's."""
+    sandbox = f"{(public_url or '').rstrip('/')}{SANDBOX_PREFIX}"
+    if settings.uses_sandbox and public_url is None:
+        raise ValueError("the embedded sandbox needs the gateway's own URL to be reached")
+    return {
+        "moneybird": str(settings.moneybird_base_url or f"{sandbox}/moneybird"),
+    }
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    public_url: str | None = None,
+    sandbox: SandboxState | None = None,
+) -> Starlette:
+    """`public_url` is where this app is served, needed only when it mounts the sandbox."""
+    settings = settings if settings is not None else Settings()
+    base_urls = upstream_base_urls(settings, public_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for upstream, url in base_urls.items():
+            logger.info("upstream %s at %s", upstream, url)
+        async with open_services(settings, moneybird_base_url=base_urls["moneybird"]) as services:
+            app.state.services = services
+            yield
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        services = getattr(request.app.state, "services", None)
+        ready = services is not None and services.is_open
+        return JSONResponse(
+            {"status": "ready" if ready else "starting"}, status_code=200 if ready else 503
+        )
+
+    graphql = GatewayGraphQL(schema)
+    routes: list[Route | Mount] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if settings.uses_sandbox:
+        sandbox_state = sandbox if sandbox is not None else SandboxState()
+        routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)]
+    )
+    return app

@@ -1,0 +1,77 @@
+"""`gateway serve [--host H] [--port P]`: run the gateway with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import ValidationError
+
+from gateway.app import create_app
+from gateway.settings import Settings
+
+logger = logging.getLogger("gateway")
+
+
+def _loopback_for(host: str) -> str:
+    """Where the gateway reaches itself (the mounted sandbox) when bound to `host`."""
+    if host in ("0.0.0.0", "", "::"):  # noqa: S104 - matching the bind address, not binding
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(host: str, port: int) -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"gateway: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    public_url = f"http://{_loopback_for(host)}:{port}"
+    app = create_app(settings, public_url=public_url)
+    if settings.uses_sandbox:
+        which = [
+            name
+            for name, is_sandbox in (
+                ("Moneybird", settings.moneybird_is_sandbox),
+                ("Monite", settings.monite_is_sandbox),
+            )
+            if is_sandbox
+        ]
+        logger.info(
+            "no upstream configured for %s: serving the embedded sandbox at %s/sandbox "
+            "(demo data; any non-empty token is accepted)",
+            " and ".join(which),
+            public_url,
+        )
+    print(f"GraphiQL: {public_url}/graphql", flush=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the GraphQL gateway")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8000, help="port (8000)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port)
+    return 2  # argparse has already refused anything else
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The per-request context: credentials, upstream clients and fresh loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.credentials import Credentials
+from gateway.errors import MissingCredentials
+from gateway.ids import moneybird_id
+from gateway.loaders.contacts import ContactByIdLoader
+from gateway.services import Services
+from gateway.upstream.moneybird import MoneybirdClient
+
+
+@dataclass
+class RequestContext:
+    request: Request
+    response: Response
+    services: Services
+    credentials: Credentials = field(repr=False)
+
+    @cached_property
+    def moneybird(self) -> MoneybirdClient:
+        """This request's Moneybird client; UNAUTHENTICATED before any call without a token."""
+        token = self.credentials.moneybird_token
+        if token is None:
+            raise MissingCredentials(
+                "Moneybird needs a token: send it in the X-Moneybird-Token header.",
+                upstream="Moneybird",
+            )
+        administration = (
+            self.credentials.moneybird_administration_id
+            or self.services.settings.default_administration_id()
+        )
+        if administration is None:
+            raise MissingCredentials(
+                "Moneybird needs an administration: send X-Moneybird-Administration-Id "
+                "or set MONEYBIRD_ADMINISTRATION_ID.",
+                upstream="Moneybird",
+            )
+        administration = moneybird_id(administration, argument="X-Moneybird-Administration-Id")
+        return MoneybirdClient(
+            self.services.moneybird, token=token, administration_id=administration
+        )
+
+    @cached_property
+    def contact_by_id(self) -> ContactByIdLoader:
+        return ContactByIdLoader(self.moneybird)

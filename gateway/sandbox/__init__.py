@@ -1,0 +1,8 @@
+"""The embedded upstream: Moneybird's contacts API and Monite's counterparts API,
+in memory, faithful to the official specs (status codes and error bodies
+included), seeded with demo data, with a request log and fault injection.
+
+Frontend teams develop against it offline; tests and benchmarks drive it.
+Entry points: `gateway.sandbox.app.create_sandbox_app` and
+`gateway.sandbox.state.SandboxState`.
+"""

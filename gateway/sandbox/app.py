@@ -1,0 +1,81 @@
+"""The sandbox as one ASGI app: each upstream under its own prefix, plus controls.
+
+    /moneybird/...          Moneybird's API; base URL `<sandbox>/moneybird`
+    /_sandbox/requests      the request log (GET), cleared by DELETE
+    /_sandbox/faults/{upstream}   set latency or planned failures (POST), clear (DELETE)
+    /_sandbox/reset         back to the seeded data (POST)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from gateway.sandbox.moneybird import create_moneybird_app, json_response
+from gateway.sandbox.recorder import Recorder
+from gateway.sandbox.state import SandboxState
+
+UPSTREAMS = ("moneybird",)
+
+
+def control_routes(state: SandboxState) -> list[Route]:
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.log.clear()
+            return Response(status_code=204)
+        upstream = request.query_params.get("upstream")
+        return json_response([entry.json() for entry in state.requests(upstream)])
+
+    async def faults(request: Request) -> Response:
+        upstream = request.path_params["upstream"]
+        if upstream not in state.faults:
+            return json_response({"error": f"unknown upstream {upstream}"}, 404)
+        target = state.faults[upstream]
+        if request.method == "DELETE":
+            target.clear()
+            return Response(status_code=204)
+        try:
+            body: Any = orjson.loads(await request.body() or b"{}")
+        except orjson.JSONDecodeError:
+            return json_response({"error": "body must be JSON"}, 400)
+        if not isinstance(body, dict):
+            return json_response({"error": "body must be a JSON object"}, 400)
+        if "latency" in body:
+            target.latency = float(body["latency"])
+        failure = body.get("failNext")
+        if isinstance(failure, dict):
+            target.fail_next(
+                int(failure.get("count", 1)),
+                status=int(failure.get("status", 503)),
+                body=failure.get("body"),
+                headers=failure.get("headers"),
+            )
+        return json_response({"latency": target.latency, "planned": len(target.planned)})
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return Response(status_code=204)
+
+    return [
+        Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_sandbox/faults/{upstream}", faults, methods=["POST", "DELETE"]),
+        Route("/_sandbox/reset", reset, methods=["POST"]),
+    ]
+
+
+def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
+    state = state if state is not None else SandboxState()
+    moneybird = Recorder(
+        create_moneybird_app(state),
+        upstream="moneybird",
+        log=state.log,
+        faults=state.faults["moneybird"],
+    )
+    app = Starlette(routes=[*control_routes(state), Mount("/moneybird", app=moneybird)])
+    app.state.sandbox = state
+    return app

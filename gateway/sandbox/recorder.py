@@ -1,0 +1,160 @@
+"""The sandbox's request log and fault injection, as one ASGI middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    upstream: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+    status: int | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "upstream": self.upstream,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body,
+            "status": self.status,
+        }
+
+
+@dataclass
+class PlannedFailure:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Faults:
+    """What the sandbox does to requests before answering them, per upstream."""
+
+    latency: float = 0.0
+    planned: deque[PlannedFailure] = field(default_factory=deque)
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 503,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        payload = body if body is not None else {"error": "Service Unavailable"}
+        raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        for _ in range(count):
+            self.planned.append(PlannedFailure(status, raw, dict(headers or {})))
+
+    def clear(self) -> None:
+        self.latency = 0.0
+        self.planned.clear()
+
+
+class RequestLog:
+    """Every request the sandbox received, in order; safe to read from another thread."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._entries: deque[RecordedRequest] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def append(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, upstream: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [e for e in self._entries if upstream is None or e.upstream == upstream]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class Recorder:
+    """Logs each request to one upstream and applies that upstream's faults."""
+
+    def __init__(self, app: ASGIApp, *, upstream: str, log: RequestLog, faults: Faults) -> None:
+        self.app = app
+        self.upstream = upstream
+        self.log = log
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        status_seen: list[int] = []
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_seen.append(message["status"])
+            await send(message)
+
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+        planned = self.faults.planned.popleft() if self.faults.planned else None
+        if planned is not None:
+            await self._answer(capture, planned)
+        else:
+            await self.app(scope, replay, capture)
+        self.log.append(
+            RecordedRequest(
+                upstream=self.upstream,
+                method=scope["method"],
+                path=_relative_path(scope),
+                query=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=_parse(body),
+                status=status_seen[0] if status_seen else None,
+            )
+        )
+
+    @staticmethod
+    async def _answer(send: Send, failure: PlannedFailure) -> None:
+        headers = [(b"content-type", b"application/json")]
+        headers += [(k.lower().encode(), v.encode()) for k, v in failure.headers.items()]
+        headers.append((b"content-length", str(len(failure.body)).encode()))
+        await send({"type": "http.response.start", "status": failure.status, "headers": headers})
+        await send({"type": "http.response.body", "body": failure.body})
+
+
+def _relative_path(scope: Scope) -> str:
+    """The path below the upstream's base URL, as the real upstream would see it."""
+    root: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _parse(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")

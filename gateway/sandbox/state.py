@@ -1,0 +1,73 @@
+"""Everything the sandbox holds: data, request log, faults. One per sandbox app."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.sandbox import seed
+from gateway.sandbox.recorder import Faults, RecordedRequest, RequestLog
+
+
+@dataclass
+class MoneybirdData:
+    administration_id: str
+    contacts: dict[str, dict[str, Any]]
+    custom_fields: dict[str, str]
+    next_id: seed.IdSequence
+
+    @classmethod
+    def seeded(cls, contact_count: int) -> MoneybirdData:
+        next_id = seed.IdSequence()
+        contacts = seed.seed_contacts(next_id, contact_count)
+        return cls(
+            administration_id=seed.ADMINISTRATION_ID,
+            contacts={contact["id"]: contact for contact in contacts},
+            custom_fields=dict(seed.CUSTOM_FIELDS),
+            next_id=next_id,
+        )
+
+
+@dataclass
+class MoniteData:
+    entity_id: str
+    counterparts: dict[str, dict[str, Any]]
+
+    @classmethod
+    def seeded(cls, entity_id: str, counterpart_count: int) -> MoniteData:
+        counterparts = seed.seed_counterparts(counterpart_count)
+        return cls(entity_id=entity_id, counterparts={c["id"]: c for c in counterparts})
+
+
+@dataclass
+class SandboxState:
+    contact_count: int = 300
+    counterpart_count: int = 60
+    entity_id: str = seed.ENTITY_ID
+    log: RequestLog = field(default_factory=RequestLog)
+    faults: dict[str, Faults] = field(
+        default_factory=lambda: {"moneybird": Faults(), "monite": Faults()}
+    )
+    moneybird: MoneybirdData = field(init=False)
+    monite: MoniteData = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seeded data, an empty log and no faults."""
+        self.moneybird = MoneybirdData.seeded(self.contact_count)
+        self.monite = MoniteData.seeded(self.entity_id, self.counterpart_count)
+        self.log.clear()
+        for faults in self.faults.values():
+            faults.clear()
+
+    def requests(self, upstream: str | None = None) -> list[RecordedRequest]:
+        return self.log.entries(upstream)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of all data, to compare before and after."""
+        return copy.deepcopy(
+            {"contacts": self.moneybird.contacts, "counterparts": self.monite.counterparts}
+        )

@@ -1,0 +1,42 @@
+"""The GraphQL schema: one module per domain, merged here."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from gateway.schema.contacts.queries import ContactQueries
+from gateway.schema.extensions.error_contract import ErrorContract
+
+
+@strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
+class Query(ContactQueries):
+    pass
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
+    ) -> None:
+        # ErrorContract has logged what was unexpected; expected errors are not noise.
+        return None
+
+
+def build_schema() -> strawberry.Schema:
+    return GatewaySchema(
+        query=Query,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+            ErrorContract,
+        ],
+    )
+
+
+schema = build_schema()

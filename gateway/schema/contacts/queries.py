@@ -1,0 +1,264 @@
+"""Read fields for Moneybird contacts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from gateway.context import RequestContext
+from gateway.errors import BadUserInput, UpstreamNotFound
+from gateway.ids import moneybird_id
+from gateway.loaders.contacts import contact_key
+from gateway.schema.contacts.types import Contact, ContactConnection, ContactEdge, ContactVersion
+from gateway.schema.relay import (
+    MAX_PAGE_SIZE,
+    PageInfo,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
+from gateway.upstream.moneybird import ContactPage, MoneybirdClient
+
+Info = strawberry.Info[RequestContext, None]
+
+DEFAULT_PAGE_SIZE = 25
+MAX_IDS_PER_QUERY = 1000
+_CURSOR_KIND = "contact"
+
+
+@strawberry.enum(description="Company or private person.")
+class ContactType(Enum):
+    ALL = "all"
+    COMPANY = "company"
+    PRIVATE_INDIVIDUAL = "private_individual"
+
+
+@strawberry.enum(description="Delivery methods to filter on.")
+class DeliveryMethodFilter(Enum):
+    ALL = "all"
+    EMAIL = "email"
+    POST = "post"
+    MANUAL = "manual"
+    PEPPOL = "peppol"
+    SIMPLERINVOICING = "simplerinvoicing"
+
+
+@strawberry.enum(description="Whether the contact is trusted for payments.")
+class TrustedType(Enum):
+    ALL = "all"
+    TRUSTED = "trusted"
+    NOT_TRUSTED = "not_trusted"
+
+
+@strawberry.input(
+    description=(
+        "Moneybird's contact filter (contacts/filter.json). Text values may not "
+        "contain commas: Moneybird's filter syntax has no way to escape them."
+    )
+)
+class ContactFilter:
+    created_after: datetime | None = None
+    updated_after: datetime | None = None
+    first_name: str | None = strawberry.field(default=None, description="Case-insensitive.")
+    last_name: str | None = strawberry.field(default=None, description="Case-insensitive.")
+    contact_type: ContactType | None = None
+    delivery_method: DeliveryMethodFilter | None = None
+    trusted_type: TrustedType | None = None
+    invoice_workflow_id: strawberry.ID | None = None
+    estimate_workflow_id: strawberry.ID | None = None
+
+
+def filter_terms(contact_filter: ContactFilter) -> str | None:
+    """`key:value,...` as Moneybird's filter parameter wants it."""
+    terms: list[tuple[str, str]] = []
+
+    def moment(value: datetime) -> str:
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    if contact_filter.created_after is not None:
+        terms.append(("created_after", moment(contact_filter.created_after)))
+    if contact_filter.updated_after is not None:
+        terms.append(("updated_after", moment(contact_filter.updated_after)))
+    for key, text, argument in (
+        ("first_name", contact_filter.first_name, "filter.firstName"),
+        ("last_name", contact_filter.last_name, "filter.lastName"),
+    ):
+        if text is not None:
+            if "," in text:
+                raise BadUserInput(f"`{argument}` may not contain a comma.", argument=argument)
+            terms.append((key, text))
+    for key, member in (
+        ("contact_type", contact_filter.contact_type),
+        ("delivery_method", contact_filter.delivery_method),
+        ("trusted_type", contact_filter.trusted_type),
+    ):
+        if member is not None:
+            terms.append((key, member.value))
+    for key, workflow, argument in (
+        ("invoice_workflow_id", contact_filter.invoice_workflow_id, "filter.invoiceWorkflowId"),
+        ("estimate_workflow_id", contact_filter.estimate_workflow_id, "filter.estimateWorkflowId"),
+    ):
+        if workflow is not None:
+            terms.append((key, moneybird_id(workflow, argument=argument)))
+    return ",".join(f"{key}:{value}" for key, value in terms) or None
+
+
+def page_window(offset: int, size: int) -> tuple[int, list[int]]:
+    """The per_page and 1-based pages that cover `size` items from `offset`.
+
+    One page when some per_page <= 100 holds the whole window; two otherwise
+    (a client that changed `first` between pages, say).
+    """
+    for per_page in range(size, MAX_PAGE_SIZE + 1):
+        if offset // per_page == (offset + size - 1) // per_page:
+            return per_page, [offset // per_page + 1]
+    first_page = offset // size + 1
+    return size, [first_page, first_page + 1]
+
+
+async def fetch_window(
+    client: MoneybirdClient,
+    *,
+    offset: int,
+    size: int,
+    query: str | None,
+    terms: str | None,
+    include_archived: bool | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    per_page, pages = page_window(offset, size)
+    results: list[ContactPage] = await asyncio.gather(
+        *(
+            client.list_contacts(
+                page=page,
+                per_page=per_page,
+                query=query,
+                filter_terms=terms,
+                include_archived=include_archived,
+            )
+            for page in pages
+        )
+    )
+    contacts = [contact for result in results for contact in result.contacts]
+    start = offset - (pages[0] - 1) * per_page
+    window = contacts[start : start + size]
+    has_more_in_pages = len(contacts) > start + size
+    return window, has_more_in_pages or results[-1].has_next_page
+
+
+@strawberry.type
+class ContactQueries:
+    @strawberry.field(description="A contact by Moneybird id; null when it does not exist.")
+    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+        key = moneybird_id(id)
+        raw = await info.context.contact_by_id.load(key)
+        return None if raw is None else Contact.from_upstream(raw)
+
+    @strawberry.field(
+        description="A contact by its customer id (unique per administration); null when none."
+    )
+    async def contact_by_customer_id(self, info: Info, customer_id: str) -> Contact | None:
+        if not customer_id.strip():
+            raise BadUserInput("`customerId` may not be empty.", argument="customerId")
+        try:
+            raw = await info.context.contact_by_id.while_listing(
+                info.context.moneybird.contact_by_customer_id(customer_id),
+                contacts_of=lambda contact: [contact],
+            )
+        except UpstreamNotFound:
+            return None
+        return Contact.from_upstream(raw)
+
+    @strawberry.field(
+        description=(
+            f"Contacts by Moneybird id, in the order asked, null where one does not exist. "
+            f"At most {MAX_IDS_PER_QUERY} ids; fetched 100 a call, concurrently."
+        )
+    )
+    async def contacts_by_ids(self, info: Info, ids: list[strawberry.ID]) -> list[Contact | None]:
+        if len(ids) > MAX_IDS_PER_QUERY:
+            raise BadUserInput(
+                f"`ids` may hold at most {MAX_IDS_PER_QUERY} ids; got {len(ids)}.",
+                argument="ids",
+            )
+        keys = [moneybird_id(value, argument="ids") for value in ids]
+        raws = await info.context.contact_by_id.load_many(keys)
+        return [None if raw is None else Contact.from_upstream(raw) for raw in raws]
+
+    @strawberry.field(
+        description=(
+            "Every contact's id and version (Moneybird's synchronization list): fetch "
+            "only what changed with `contactsByIds`."
+        )
+    )
+    async def contact_versions(
+        self, info: Info, include_archived: bool | None = None
+    ) -> list[ContactVersion]:
+        rows = await info.context.moneybird.contact_versions(include_archived=include_archived)
+        versions = []
+        for row in rows:
+            key = contact_key(row)
+            version = row.get("version")
+            if key is not None and isinstance(version, int) and not isinstance(version, bool):
+                versions.append(ContactVersion(id=strawberry.ID(key), version=version))
+        return versions
+
+    @strawberry.field(
+        description=(
+            f"Contacts, a page at a time. `first` is 1 to {MAX_PAGE_SIZE} (default "
+            f"{DEFAULT_PAGE_SIZE}). `query` searches names, address, email, phone, "
+            "customer id, tax and bank numbers. With `filter` the list comes from "
+            "Moneybird's filter endpoint. The contacts of the page are remembered for "
+            "the rest of the request: asking for them by id again costs nothing."
+        )
+    )
+    async def contacts(
+        self,
+        info: Info,
+        query: str | None = None,
+        filter: ContactFilter | None = None,
+        include_archived: bool | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ContactConnection:
+        size = check_page_size(first, default=DEFAULT_PAGE_SIZE)
+        offset = 0
+        if after is not None:
+            position = decode_cursor(_CURSOR_KIND, after)
+            if not position.isdigit():
+                raise BadUserInput("`after` is not a cursor from this connection.", argument="after")
+            offset = int(position) + 1
+        terms = filter_terms(filter) if filter is not None else None
+        loader = info.context.contact_by_id
+        window, has_next_page = await loader.while_listing(
+            fetch_window(
+                info.context.moneybird,
+                offset=offset,
+                size=size,
+                query=query,
+                terms=terms,
+                include_archived=include_archived,
+            ),
+            contacts_of=lambda result: result[0],
+        )
+        edges = [
+            ContactEdge(
+                cursor=encode_cursor(_CURSOR_KIND, str(offset + index)),
+                node=Contact.from_upstream(raw),
+            )
+            for index, raw in enumerate(window)
+        ]
+        return ContactConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next_page,
+                has_previous_page=offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )

@@ -1,0 +1,376 @@
+"""Moneybird contacts as GraphQL types, built from upstream dicts by the tolerant reader."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.schema import reader
+from gateway.schema.relay import PageInfo
+from gateway.schema.scalars import BigInt
+
+_EMPTY_AS_NULL = "Null when unset (Moneybird's empty strings are returned as null)."
+
+
+@strawberry.enum(
+    description=(
+        "How invoices reach the contact. Moneybird adds methods over time: a value "
+        "this gateway does not know yet is UNKNOWN, with the raw value in "
+        "`deliveryMethodRaw`."
+    )
+)
+class DeliveryMethod(Enum):
+    EMAIL = "Email"
+    POST = "Post"
+    MANUAL = "Manual"
+    SIMPLERINVOICING = "Simplerinvoicing"
+    PEPPOL = "Peppol"
+    UNKNOWN = "__unknown__"
+
+
+@strawberry.enum(
+    description=(
+        "SEPA direct debit sequence type. A value this gateway does not know yet is "
+        "UNKNOWN, with the raw value in `sepaSequenceTypeRaw`."
+    )
+)
+class SepaSequenceType(Enum):
+    RCUR = "RCUR"
+    FRST = "FRST"
+    OOFF = "OOFF"
+    FNAL = "FNAL"
+    UNKNOWN = "__unknown__"
+
+
+@strawberry.enum(
+    description=(
+        "Credit card brand. A value this gateway does not know yet is UNKNOWN, with "
+        "the raw value in `creditCardTypeRaw`."
+    )
+)
+class CreditCardType(Enum):
+    MASTERCARD = "mastercard"
+    VISA = "visa"
+    UNKNOWN = "__unknown__"
+
+
+@strawberry.type(description="A note or to-do on a contact.")
+class Note:
+    id: strawberry.ID
+    administration_id: strawberry.ID | None
+    entity_id: strawberry.ID | None
+    entity_type: str | None
+    user_id: strawberry.ID | None
+    assignee_id: strawberry.ID | None = strawberry.field(
+        description="The user the to-do is assigned to."
+    )
+    todo: bool = strawberry.field(description="True when the note is a to-do.")
+    note: str | None
+    completed_at: datetime | None
+    completed_by_id: strawberry.ID | None
+    todo_type: str | None = strawberry.field(
+        description="Moneybird's to-do type (a long, growing list), as sent."
+    )
+    data: JSON | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_upstream(cls, raw: dict[str, Any]) -> Note:
+        return cls(
+            id=strawberry.ID(reader.identifier(raw, "id") or ""),
+            administration_id=_id(raw, "administration_id"),
+            entity_id=_id(raw, "entity_id"),
+            entity_type=reader.text(raw, "entity_type"),
+            user_id=_id(raw, "user_id"),
+            assignee_id=_id(raw, "assignee_id"),
+            todo=bool(reader.boolean(raw, "todo")),
+            note=reader.text(raw, "note"),
+            completed_at=reader.timestamp(raw, "completed_at"),
+            completed_by_id=_id(raw, "completed_by_id"),
+            todo_type=reader.text(raw, "todo_type"),
+            data=reader.json_object(raw, "data"),
+            created_at=reader.timestamp(raw, "created_at"),
+            updated_at=reader.timestamp(raw, "updated_at"),
+        )
+
+
+@strawberry.type(description="Something that happened to a contact, as Moneybird logged it.")
+class ContactEvent:
+    administration_id: strawberry.ID | None
+    user_id: strawberry.ID | None
+    action: str = strawberry.field(
+        description="e.g. contact_created, contact_changed; Moneybird adds actions over time."
+    )
+    link_entity_id: strawberry.ID | None
+    link_entity_type: str | None
+    data: JSON | None = strawberry.field(
+        description="Free-form details; for contact_changed, `changes` maps fields to [old, new]."
+    )
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_upstream(cls, raw: dict[str, Any]) -> ContactEvent:
+        return cls(
+            administration_id=_id(raw, "administration_id"),
+            user_id=_id(raw, "user_id"),
+            action=reader.text(raw, "action") or "",
+            link_entity_id=_id(raw, "link_entity_id"),
+            link_entity_type=reader.text(raw, "link_entity_type"),
+            data=reader.json_object(raw, "data"),
+            created_at=reader.timestamp(raw, "created_at"),
+            updated_at=reader.timestamp(raw, "updated_at"),
+        )
+
+
+@strawberry.type(description="The value of an administration-defined custom field on a contact.")
+class CustomField:
+    id: strawberry.ID
+    name: str | None
+    value: str | None
+
+    @classmethod
+    def from_upstream(cls, raw: dict[str, Any]) -> CustomField:
+        return cls(
+            id=strawberry.ID(reader.identifier(raw, "id") or ""),
+            name=reader.text(raw, "name"),
+            value=reader.text(raw, "value"),
+        )
+
+
+@strawberry.type(description="A person at a contact (a company's employee, say).")
+class ContactPerson:
+    id: strawberry.ID
+    contact_id: strawberry.ID | None
+    administration_id: strawberry.ID | None
+    firstname: str | None
+    lastname: str | None
+    phone: str | None
+    email: str | None
+    department: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    version: BigInt | None  # type: ignore[valid-type]
+
+    @classmethod
+    def from_upstream(cls, raw: dict[str, Any]) -> ContactPerson:
+        return cls(
+            id=strawberry.ID(reader.identifier(raw, "id") or ""),
+            contact_id=_id(raw, "contact_id"),
+            administration_id=_id(raw, "administration_id"),
+            firstname=reader.text(raw, "firstname"),
+            lastname=reader.text(raw, "lastname"),
+            phone=reader.text(raw, "phone"),
+            email=reader.text(raw, "email"),
+            department=reader.text(raw, "department"),
+            created_at=reader.timestamp(raw, "created_at"),
+            updated_at=reader.timestamp(raw, "updated_at"),
+            version=reader.integer(raw, "version"),
+        )
+
+
+@strawberry.type(
+    description=(
+        "A Moneybird contact: a customer or supplier. Every field of Moneybird's "
+        "contact, in camelCase. " + _EMPTY_AS_NULL
+    )
+)
+class Contact:
+    id: strawberry.ID = strawberry.field(
+        description="Moneybird id: an 18-digit number, always as an exact string."
+    )
+    administration_id: strawberry.ID | None
+    company_name: str | None
+    firstname: str | None
+    lastname: str | None
+    address1: str | None
+    address2: str | None
+    zipcode: str | None
+    city: str | None
+    country: str | None = strawberry.field(description="ISO 3166 two-letter code, e.g. NL.")
+    phone: str | None
+    delivery_method: DeliveryMethod | None
+    delivery_method_raw: str | None = strawberry.field(
+        description="The delivery method exactly as Moneybird sent it."
+    )
+    customer_id: str | None = strawberry.field(
+        description="Unique in the administration; Moneybird assigns one when left empty."
+    )
+    tax_number: str | None
+    chamber_of_commerce: str | None
+    bank_account: str | None = strawberry.field(
+        description="The SEPA IBAN of the contact; null when none is set."
+    )
+    is_trusted: bool | None
+    max_transfer_amount: float | None
+    attention: str | None
+    email: str | None
+    email_ubl: bool | None = strawberry.field(
+        description="Whether a UBL file is attached when invoices are emailed."
+    )
+    send_invoices_to_attention: str | None
+    send_invoices_to_email: str | None = strawberry.field(
+        description="One or more email addresses, separated by commas."
+    )
+    send_estimates_to_attention: str | None
+    send_estimates_to_email: str | None = strawberry.field(
+        description="One or more email addresses, separated by commas."
+    )
+    direct_debit: bool | None
+    sepa_active: bool | None
+    sepa_iban: str | None
+    sepa_iban_account_name: str | None
+    sepa_bic: str | None
+    sepa_mandate_id: str | None
+    sepa_mandate_date: date | None
+    sepa_sequence_type: SepaSequenceType | None
+    sepa_sequence_type_raw: str | None
+    credit_card_number: str | None
+    credit_card_reference: str | None
+    credit_card_type: CreditCardType | None
+    credit_card_type_raw: str | None
+    tax_number_validated_at: datetime | None
+    tax_number_valid: bool | None
+    invoice_workflow_id: strawberry.ID | None
+    estimate_workflow_id: strawberry.ID | None
+    si_identifier: str | None = strawberry.field(description="Peppol / e-invoicing identifier.")
+    si_identifier_type: str | None
+    moneybird_payments_mandate: bool | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    version: BigInt | None = strawberry.field(  # type: ignore[valid-type]
+        description="Changes whenever the contact changes (a Unix timestamp; 64-bit)."
+    )
+    sales_invoices_url: str | None
+    archived: bool | None
+    display_name: str = strawberry.field(
+        description="The company name, else first and last name, else the customer id."
+    )
+    notes: list[Note] = strawberry.field(description="Embedded in the contact: no extra call.")
+    events: list[ContactEvent] = strawberry.field(
+        description="Embedded in the contact: no extra call."
+    )
+    custom_fields: list[CustomField] = strawberry.field(
+        description="Embedded in the contact: no extra call."
+    )
+    contact_people: list[ContactPerson] = strawberry.field(
+        description="Embedded in the contact: no extra call."
+    )
+
+    @classmethod
+    def from_upstream(cls, raw: dict[str, Any]) -> Contact:
+        t = reader.text
+        return cls(
+            id=strawberry.ID(reader.identifier(raw, "id") or ""),
+            administration_id=_id(raw, "administration_id"),
+            company_name=t(raw, "company_name"),
+            firstname=t(raw, "firstname"),
+            lastname=t(raw, "lastname"),
+            address1=t(raw, "address1"),
+            address2=t(raw, "address2"),
+            zipcode=t(raw, "zipcode"),
+            city=t(raw, "city"),
+            country=t(raw, "country"),
+            phone=t(raw, "phone"),
+            delivery_method=reader.enum_member(
+                DeliveryMethod, raw, "delivery_method", DeliveryMethod.UNKNOWN
+            ),
+            delivery_method_raw=t(raw, "delivery_method"),
+            customer_id=t(raw, "customer_id"),
+            tax_number=t(raw, "tax_number"),
+            chamber_of_commerce=t(raw, "chamber_of_commerce"),
+            bank_account=t(raw, "bank_account"),
+            is_trusted=reader.boolean(raw, "is_trusted"),
+            max_transfer_amount=reader.number(raw, "max_transfer_amount"),
+            attention=t(raw, "attention"),
+            email=t(raw, "email"),
+            email_ubl=reader.boolean(raw, "email_ubl"),
+            send_invoices_to_attention=t(raw, "send_invoices_to_attention"),
+            send_invoices_to_email=t(raw, "send_invoices_to_email"),
+            send_estimates_to_attention=t(raw, "send_estimates_to_attention"),
+            send_estimates_to_email=t(raw, "send_estimates_to_email"),
+            direct_debit=reader.boolean(raw, "direct_debit"),
+            sepa_active=reader.boolean(raw, "sepa_active"),
+            sepa_iban=t(raw, "sepa_iban"),
+            sepa_iban_account_name=t(raw, "sepa_iban_account_name"),
+            sepa_bic=t(raw, "sepa_bic"),
+            sepa_mandate_id=t(raw, "sepa_mandate_id"),
+            sepa_mandate_date=reader.calendar_date(raw, "sepa_mandate_date"),
+            sepa_sequence_type=reader.enum_member(
+                SepaSequenceType, raw, "sepa_sequence_type", SepaSequenceType.UNKNOWN
+            ),
+            sepa_sequence_type_raw=t(raw, "sepa_sequence_type"),
+            credit_card_number=t(raw, "credit_card_number"),
+            credit_card_reference=t(raw, "credit_card_reference"),
+            credit_card_type=reader.enum_member(
+                CreditCardType, raw, "credit_card_type", CreditCardType.UNKNOWN
+            ),
+            credit_card_type_raw=t(raw, "credit_card_type"),
+            tax_number_validated_at=reader.timestamp(raw, "tax_number_validated_at"),
+            tax_number_valid=reader.boolean(raw, "tax_number_valid"),
+            invoice_workflow_id=_id(raw, "invoice_workflow_id"),
+            estimate_workflow_id=_id(raw, "estimate_workflow_id"),
+            si_identifier=t(raw, "si_identifier"),
+            si_identifier_type=t(raw, "si_identifier_type"),
+            moneybird_payments_mandate=reader.boolean(raw, "moneybird_payments_mandate"),
+            created_at=reader.timestamp(raw, "created_at"),
+            updated_at=reader.timestamp(raw, "updated_at"),
+            version=reader.integer(raw, "version"),
+            sales_invoices_url=t(raw, "sales_invoices_url"),
+            archived=reader.boolean(raw, "archived"),
+            display_name=display_name(raw),
+            notes=[Note.from_upstream(item) for item in reader.objects(raw, "notes")],
+            events=[ContactEvent.from_upstream(item) for item in reader.objects(raw, "events")],
+            custom_fields=[
+                CustomField.from_upstream(item) for item in reader.objects(raw, "custom_fields")
+            ],
+            contact_people=[
+                ContactPerson.from_upstream(item) for item in reader.objects(raw, "contact_people")
+            ],
+        )
+
+
+def display_name(raw: dict[str, Any]) -> str:
+    company = reader.text(raw, "company_name")
+    if company and company.strip():
+        return company.strip()
+    person = " ".join(
+        part.strip()
+        for part in (reader.text(raw, "firstname"), reader.text(raw, "lastname"))
+        if part and part.strip()
+    )
+    if person:
+        return person
+    return reader.text(raw, "customer_id") or reader.identifier(raw, "id") or ""
+
+
+@strawberry.type(description="A contact's id and version, to find what changed since a sync.")
+class ContactVersion:
+    id: strawberry.ID
+    version: BigInt  # type: ignore[valid-type]
+
+
+@strawberry.type
+class ContactEdge:
+    cursor: str
+    node: Contact
+
+
+@strawberry.type(description="A page of contacts (Relay connection).")
+class ContactConnection:
+    edges: list[ContactEdge]
+    page_info: PageInfo
+
+    @strawberry.field(description="The contacts of `edges`, without cursors.")
+    def nodes(self) -> list[Contact]:
+        return [edge.node for edge in self.edges]
+
+
+def _id(raw: dict[str, Any], key: str) -> strawberry.ID | None:
+    value = reader.identifier(raw, key)
+    return None if value is None else strawberry.ID(value)

@@ -1,0 +1,1 @@
+"""Schema extensions: one per file, each named for what it does."""

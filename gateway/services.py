@@ -1,0 +1,44 @@
+"""What lives as long as the app: settings and one pooled HTTP client per upstream.
+
+Opened and closed by the app lifespan; every GraphQL request borrows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from gateway.settings import Settings
+from gateway.upstream.http import ClientOptions, UpstreamHTTP, open_client
+from gateway.upstream.moneybird import moneybird_http
+
+
+@dataclass
+class Services:
+    settings: Settings
+    moneybird: UpstreamHTTP
+    is_open: bool = True
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    return ClientOptions(
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        pool_timeout=settings.upstream_pool_timeout,
+        max_connections=settings.upstream_max_connections,
+        transport=settings.http_transport,
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, moneybird_base_url: str
+) -> AsyncIterator[Services]:
+    options = client_options(settings)
+    async with open_client(moneybird_base_url, options) as moneybird_client:
+        services = Services(settings=settings, moneybird=moneybird_http(moneybird_client))
+        try:
+            yield services
+        finally:
+            services.is_open = False

@@ -1,0 +1,90 @@
+"""Settings, read once from the environment.
+
+Every name is the environment variable an operator sets; the defaults are the
+embedded sandbox's, so that `gateway serve` works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, HttpUrl, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.ids import MONEYBIRD_ID_PATTERN
+from gateway.sandbox.seed import ADMINISTRATION_ID as SANDBOX_ADMINISTRATION_ID
+from gateway.sandbox.seed import ENTITY_ID as SANDBOX_ENTITY_ID
+
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """What the gateway reads from its environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    moneybird_base_url: HttpUrl | None = Field(
+        default=None,
+        validation_alias=_env("MONEYBIRD_BASE_URL"),
+        description="e.g. https://moneybird.com/api/v2; unset: the embedded sandbox",
+    )
+    monite_base_url: HttpUrl | None = Field(
+        default=None,
+        validation_alias=_env("MONITE_BASE_URL"),
+        description="e.g. https://api.monite.com/v1; unset: the embedded sandbox",
+    )
+    moneybird_administration_id: str | None = Field(
+        default=None, validation_alias=_env("MONEYBIRD_ADMINISTRATION_ID")
+    )
+    monite_entity_id: str | None = Field(default=None, validation_alias=_env("MONITE_ENTITY_ID"))
+    monite_version: str = Field(default="2024-01-31", validation_alias=_env("MONITE_VERSION"))
+
+    upstream_connect_timeout: float = Field(
+        default=3.0, gt=0, validation_alias=_env("GATEWAY_UPSTREAM_CONNECT_TIMEOUT")
+    )
+    upstream_read_timeout: float = Field(
+        default=10.0, gt=0, validation_alias=_env("GATEWAY_UPSTREAM_READ_TIMEOUT")
+    )
+    upstream_pool_timeout: float = Field(
+        default=3.0, gt=0, validation_alias=_env("GATEWAY_UPSTREAM_POOL_TIMEOUT")
+    )
+    upstream_max_connections: int = Field(
+        default=50, ge=1, validation_alias=_env("GATEWAY_UPSTREAM_MAX_CONNECTIONS")
+    )
+    http_transport: str = Field(
+        default="aiohttp",
+        pattern="^(aiohttp|httpcore)$",
+        validation_alias=_env("GATEWAY_HTTP_TRANSPORT"),
+        description="aiohttp (measured faster) or httpcore (httpx's own)",
+    )
+    log_level: str = Field(default="info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
+
+    @field_validator("moneybird_administration_id")
+    @classmethod
+    def _administration_id_is_numeric(cls, value: str | None) -> str | None:
+        if value is not None and not MONEYBIRD_ID_PATTERN.fullmatch(value):
+            raise ValueError("MONEYBIRD_ADMINISTRATION_ID must be digits only")
+        return value
+
+    @property
+    def moneybird_is_sandbox(self) -> bool:
+        return self.moneybird_base_url is None
+
+    @property
+    def monite_is_sandbox(self) -> bool:
+        return self.monite_base_url is None
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.moneybird_is_sandbox or self.monite_is_sandbox
+
+    def default_administration_id(self) -> str | None:
+        if self.moneybird_administration_id is not None:
+            return self.moneybird_administration_id
+        return SANDBOX_ADMINISTRATION_ID if self.moneybird_is_sandbox else None
+
+    def default_entity_id(self) -> str | None:
+        if self.monite_entity_id is not None:
+            return self.monite_entity_id
+        return SANDBOX_ENTITY_ID if self.monite_is_sandbox else None

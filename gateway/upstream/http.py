@@ -1,0 +1,209 @@
+"""The one place where the gateway speaks HTTP to an upstream.
+
+`UpstreamHTTP` owns one shared `httpx.AsyncClient` (pool, timeouts, limits) and
+turns every answer into parsed JSON or a `gateway.errors` exception: no httpx
+exception and no raw status code leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.errors import (
+    OutcomeUnknown,
+    RateLimited,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    UpstreamRejected,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.upstream.retry_after import parse_retry_after
+
+logger = logging.getLogger("gateway.upstream")
+
+# The statuses an upstream uses to refuse a request it understood; mutations turn
+# them into userErrors.
+_REJECTION_STATUSES = frozenset({400, 409, 422})
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    connect_timeout: float
+    read_timeout: float
+    pool_timeout: float
+    max_connections: int
+    transport: str = "aiohttp"
+
+
+def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
+    """A pooled client for one upstream; closed by the app lifespan."""
+    timeout = httpx.Timeout(
+        connect=options.connect_timeout,
+        read=options.read_timeout,
+        write=options.read_timeout,
+        pool=options.pool_timeout,
+    )
+    limits = httpx.Limits(
+        max_connections=options.max_connections,
+        max_keepalive_connections=options.max_connections,
+        keepalive_expiry=30.0,
+    )
+    transport: httpx.AsyncBaseTransport
+    if options.transport == "aiohttp":
+        # httpcore's pool cost most of the gateway's CPU per request when measured;
+        # the aiohttp transport keeps httpx's API with a faster pool underneath.
+        from httpx_aiohttp import AiohttpTransport
+
+        transport = AiohttpTransport(limits=limits, trust_env=False)
+    else:
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/") + "/",
+        timeout=timeout,
+        transport=transport,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    body: Any
+    headers: Mapping[str, str]
+
+
+ErrorMessageReader = Callable[[Any], str | None]
+
+
+class UpstreamHTTP:
+    """Requests to one upstream, with that upstream's error bodies understood."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, name: str, read_error_message: ErrorMessageReader
+    ) -> None:
+        self.client = client
+        self.name = name
+        self._read_error_message = read_error_message
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: Any = None,
+        json: Any = None,
+        is_write: bool = False,
+    ) -> Any:
+        """Send one request and return its parsed JSON body (None when empty)."""
+        response = await self.fetch(
+            method, path, headers=headers, params=params, json=json, is_write=is_write
+        )
+        return response.body
+
+    async def fetch(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: Any = None,
+        json: Any = None,
+        is_write: bool = False,
+    ) -> UpstreamResponse:
+        """Send one request; its parsed JSON body (None when empty) and headers.
+
+        `path` must already be built from validated, escaped ids. A write that
+        may have reached the upstream and got no answer raises OutcomeUnknown.
+        """
+        content = orjson.dumps(json) if json is not None else None
+        request_headers = dict(headers)
+        if content is not None:
+            request_headers["content-type"] = "application/json"
+        request_headers.setdefault("accept", "application/json")
+        try:
+            response = await self.client.request(
+                method, path, headers=request_headers, params=params, content=content
+            )
+        except (httpx.ConnectError, httpx.PoolTimeout) as exc:
+            # Nothing was sent: safe to report as plainly unavailable.
+            raise UpstreamUnavailable(
+                f"{self.name} could not be reached.", upstream=self.name
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise self._lost(is_write, "did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise self._lost(is_write, "closed the connection before answering") from exc
+        return UpstreamResponse(self._read(response, is_write=is_write), response.headers)
+
+    def _lost(self, is_write: bool, what: str) -> UpstreamUnavailable:
+        if is_write:
+            return OutcomeUnknown(
+                f"{self.name} {what} after the change was sent; the outcome is unknown. "
+                "Read the object again before retrying.",
+                upstream=self.name,
+            )
+        return UpstreamUnavailable(f"{self.name} {what}.", upstream=self.name)
+
+    def _read(self, response: httpx.Response, *, is_write: bool) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            if status == 204 or not response.content:
+                return None
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
+                raise self._lost(is_write, "sent a body that is not JSON") from exc
+        body = self._decode_error_body(response)
+        message = self._read_error_message(body) or f"{self.name} answered {status}."
+        if status == 401:
+            raise UpstreamUnauthorized(
+                f"{self.name} rejected the credentials.", upstream=self.name, status=status
+            )
+        if status == 403:
+            raise UpstreamForbidden(
+                f"{self.name} refused access: {message}", upstream=self.name, status=status
+            )
+        if status == 404:
+            raise UpstreamNotFound(message, upstream=self.name, status=status, body=body)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise RateLimited(
+                f"{self.name} is rate limiting; retry after {retry_after:g} seconds.",
+                upstream=self.name,
+                retry_after=retry_after,
+            )
+        if status in _REJECTION_STATUSES:
+            raise UpstreamRejected(message, upstream=self.name, status=status, body=body)
+        if status >= 500:
+            if is_write and status in (502, 504):
+                # A gateway in front of the upstream timed out: the write may have landed.
+                raise OutcomeUnknown(
+                    f"{self.name} answered {status} after the change was sent; "
+                    "the outcome is unknown. Read the object again before retrying.",
+                    upstream=self.name,
+                    status=status,
+                )
+            raise UpstreamUnavailable(
+                f"{self.name} is unavailable (HTTP {status}).", upstream=self.name, status=status
+            )
+        logger.warning("unexpected status %s from %s", status, self.name)
+        raise UpstreamUnavailable(
+            f"{self.name} answered with unexpected status {status}.",
+            upstream=self.name,
+            status=status,
+        )
+
+    @staticmethod
+    def _decode_error_body(response: httpx.Response) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return None

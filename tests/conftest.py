@@ -1,0 +1,86 @@
+"""Shared fixtures: the sandbox and the gateway, each served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.sandbox.app import create_sandbox_app
+from gateway.sandbox.recorder import RecordedRequest
+from gateway.sandbox.state import SandboxState
+from gateway.settings import Settings
+from tests.servers import serve
+
+MONEYBIRD_HEADERS = {"X-Moneybird-Token": "mb-test-token"}
+MONITE_HEADERS = {"X-Monite-Token": "monite-test-token"}
+
+
+@pytest.fixture(scope="session")
+def sandbox_state() -> SandboxState:
+    return SandboxState()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(sandbox_state: SandboxState) -> Iterator[str]:
+    with serve(create_sandbox_app(sandbox_state)) as url:
+        yield url
+
+
+@pytest.fixture
+def sandbox(sandbox_state: SandboxState, sandbox_url: str) -> SandboxState:
+    """The running sandbox, back to its seeded data, with an empty log and no faults."""
+    sandbox_state.reset()
+    return sandbox_state
+
+
+def gateway_settings(sandbox_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "moneybird_base_url": f"{sandbox_url}/moneybird",
+        "monite_base_url": f"{sandbox_url}/monite",
+        "moneybird_administration_id": "123456789",
+        "monite_entity_id": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(sandbox_url: str) -> Iterator[str]:
+    with serve(create_app(gateway_settings(sandbox_url))) as url:
+        yield url
+
+
+@dataclass
+class GraphQLClient:
+    http: httpx.Client
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST a query; `headers` replaces the default credentials when given."""
+        response = self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={**MONEYBIRD_HEADERS, **MONITE_HEADERS} if headers is None else headers,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def gateway(gateway_url: str, sandbox: SandboxState) -> Iterator[GraphQLClient]:
+    with httpx.Client(base_url=gateway_url, timeout=30) as http:
+        yield GraphQLClient(http)
+
+
+def calls(sandbox: SandboxState, upstream: str = "moneybird") -> list[RecordedRequest]:
+    return sandbox.requests(upstream)
