@@ -73,7 +73,4 @@ def create_app(
     if settings.uses_sandbox:
         sandbox_state = sandbox if sandbox is not None else SandboxState()
         routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
-    app = Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)]
-    )
-    return app
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])

@@ -1,4 +1,4 @@
-"""`gateway serve [--host H] [--port P]`: run the gateway with uvicorn."""
+"""`gateway serve [--host H] [--port P]` runs the gateway; `gateway schema` prints its SDL."""
 
 from __future__ import annotations
 
@@ -61,15 +61,25 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
+def schema_sdl() -> str:
+    from gateway.schema import schema
+
+    return schema.as_str() + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the GraphQL gateway")
     serve_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=8000, help="port (8000)")
+    commands.add_parser("schema", help="print the GraphQL schema (SDL), as in schema.graphql")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args.host, args.port)
+    if args.command == "schema":
+        print(schema_sdl(), end="")
+        return 0
     return 2  # argparse has already refused anything else
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-MONEYBIRD_TOKEN_HEADER = "x-moneybird-token"
+MONEYBIRD_TOKEN_HEADER = "x-moneybird-token"  # noqa: S105 - a header name, not a secret
 MONEYBIRD_ADMINISTRATION_HEADER = "x-moneybird-administration-id"
-MONITE_TOKEN_HEADER = "x-monite-token"
+MONITE_TOKEN_HEADER = "x-monite-token"  # noqa: S105 - a header name, not a secret
 MONITE_ENTITY_HEADER = "x-monite-entity-id"
 
 

@@ -32,9 +32,7 @@ def client_options(settings: Settings) -> ClientOptions:
 
 
 @asynccontextmanager
-async def open_services(
-    settings: Settings, *, moneybird_base_url: str
-) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, moneybird_base_url: str) -> AsyncIterator[Services]:
     options = client_options(settings)
     async with open_client(moneybird_base_url, options) as moneybird_client:
         services = Services(settings=settings, moneybird=moneybird_http(moneybird_client))

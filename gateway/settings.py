@@ -14,7 +14,6 @@ from gateway.sandbox.seed import ADMINISTRATION_ID as SANDBOX_ADMINISTRATION_ID
 from gateway.sandbox.seed import ENTITY_ID as SANDBOX_ENTITY_ID
 
 
-
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
 

@@ -1,9 +1,9 @@
 """The sandbox as one ASGI app: each upstream under its own prefix, plus controls.
 
-    /moneybird/...          Moneybird's API; base URL `<sandbox>/moneybird`
-    /_sandbox/requests      the request log (GET), cleared by DELETE
-    /_sandbox/faults/{upstream}   set latency or planned failures (POST), clear (DELETE)
-    /_sandbox/reset         back to the seeded data (POST)
+/moneybird/...          Moneybird's API; base URL `<sandbox>/moneybird`
+/_sandbox/requests      the request log (GET), cleared by DELETE
+/_sandbox/faults/{upstream}   set latency or planned failures (POST), clear (DELETE)
+/_sandbox/reset         back to the seeded data (POST)
 """
 
 from __future__ import annotations

@@ -24,14 +24,33 @@ DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 SYNCHRONIZATION_LIMIT = 100
 SEARCHED_FIELDS = (
-    "company_name", "attention", "firstname", "lastname", "address1", "address2", "zipcode",
-    "city", "country", "email", "phone", "customer_id", "tax_number", "chamber_of_commerce",
+    "company_name",
+    "attention",
+    "firstname",
+    "lastname",
+    "address1",
+    "address2",
+    "zipcode",
+    "city",
+    "country",
+    "email",
+    "phone",
+    "customer_id",
+    "tax_number",
+    "chamber_of_commerce",
     "bank_account",
 )
 FILTER_KEYS = frozenset(
     {
-        "created_after", "updated_after", "first_name", "last_name", "estimate_workflow_id",
-        "invoice_workflow_id", "contact_type", "delivery_method", "trusted_type",
+        "created_after",
+        "updated_after",
+        "first_name",
+        "last_name",
+        "estimate_workflow_id",
+        "invoice_workflow_id",
+        "contact_type",
+        "delivery_method",
+        "trusted_type",
     }
 )
 
@@ -50,7 +69,9 @@ def symbolic_error(status: int, message: str, symbolic: dict[str, Any] | None = 
 
 
 def not_found(symbolic: dict[str, Any] | None = None) -> Response:
-    return symbolic_error(404, "record not found", {"id": "not_found"} if symbolic is None else symbolic)
+    return symbolic_error(
+        404, "record not found", {"id": "not_found"} if symbolic is None else symbolic
+    )
 
 
 def authenticated(handler: Handler, state: SandboxState) -> Handler:
@@ -79,10 +100,13 @@ def flag(request: Request, name: str) -> bool:
 def matches_query(contact: dict[str, Any], query: str) -> bool:
     terms = query.lower().split()
     haystack = " ".join(str(contact.get(name) or "") for name in SEARCHED_FIELDS).lower()
-    haystack += " " + " ".join(
-        f"{person.get('firstname') or ''} {person.get('lastname') or ''}"
-        for person in contact["contact_people"]
-    ).lower()
+    haystack += (
+        " "
+        + " ".join(
+            f"{person.get('firstname') or ''} {person.get('lastname') or ''}"
+            for person in contact["contact_people"]
+        ).lower()
+    )
     return all(term in haystack for term in terms)
 
 
@@ -123,30 +147,26 @@ def parse_filter(text: str) -> dict[str, str] | None:
     return terms
 
 
-def passes_filter(contact: dict[str, Any], terms: dict[str, str]) -> bool:  # noqa: PLR0911
-    for key, value in terms.items():
-        if key in ("created_after", "updated_after"):
-            field = "created_at" if key == "created_after" else "updated_at"
-            if _utc_text(contact[field]) <= _utc_text(value):
-                return False
-        elif key in ("first_name", "last_name"):
-            field = "firstname" if key == "first_name" else "lastname"
-            if (contact[field] or "").lower() != value.lower():
-                return False
-        elif key == "contact_type" and value != "all":
-            is_company = bool(contact["company_name"])
-            if (value == "company") != is_company:
-                return False
-        elif key == "delivery_method" and value != "all":
-            if (contact["delivery_method"] or "").lower() != value.lower():
-                return False
-        elif key == "trusted_type" and value != "all":
-            if (value == "trusted") != bool(contact["is_trusted"]):
-                return False
-        elif key in ("invoice_workflow_id", "estimate_workflow_id"):
-            if str(contact[key]) != value:
-                return False
-    return True
+def passes_filter(contact: dict[str, Any], terms: dict[str, str]) -> bool:
+    return all(_term_matches(contact, key, value) for key, value in terms.items())
+
+
+def _term_matches(contact: dict[str, Any], key: str, value: str) -> bool:
+    if key in ("created_after", "updated_after"):
+        field = "created_at" if key == "created_after" else "updated_at"
+        return _utc_text(contact[field]) > _utc_text(value)
+    if key in ("first_name", "last_name"):
+        field = "firstname" if key == "first_name" else "lastname"
+        return bool((contact[field] or "").lower() == value.lower())
+    if value == "all":
+        return True
+    if key == "contact_type":
+        return (value == "company") == bool(contact["company_name"])
+    if key == "delivery_method":
+        return bool((contact["delivery_method"] or "").lower() == value.lower())
+    if key == "trusted_type":
+        return (value == "trusted") == bool(contact["is_trusted"])
+    return str(contact[key]) == value  # the workflow ids
 
 
 def _utc_text(moment: str) -> str:

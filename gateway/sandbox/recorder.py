@@ -145,9 +145,10 @@ class Recorder:
 
 
 def _relative_path(scope: Scope) -> str:
-    """The path below the upstream's base URL, as the real upstream would see it."""
+    """The path below the upstream's base URL, as it came on the wire (still escaped)."""
     root: str = scope.get("root_path", "")
-    path: str = scope["path"]
+    raw: bytes | None = scope.get("raw_path")
+    path: str = raw.decode("latin-1") if raw else scope["path"]
     return path[len(root) :] if root and path.startswith(root) else path
 
 

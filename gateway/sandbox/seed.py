@@ -17,20 +17,35 @@ CUSTOM_FIELDS = (
 )
 
 _COMPANIES = (
-    "Foobar Holding B.V.", "Appleseed Orchards", "Noordzee Logistiek", "Dijkstra & Zonen",
-    "Kaasmakerij De Wit", "Tulip Software", "Van Dam Architecten", "Grachtengordel Design",
-    "Polder Energy", "Molen Bakkerij", "Bright Harbor Ltd", "Zuidas Legal",
+    "Foobar Holding B.V.",
+    "Appleseed Orchards",
+    "Noordzee Logistiek",
+    "Dijkstra & Zonen",
+    "Kaasmakerij De Wit",
+    "Tulip Software",
+    "Van Dam Architecten",
+    "Grachtengordel Design",
+    "Polder Energy",
+    "Molen Bakkerij",
+    "Bright Harbor Ltd",
+    "Zuidas Legal",
 )
 _FIRST = ("Jan", "Piet", "Anna", "Sanne", "Mark", "Lotte", "John", "Fatima", "Daan", "Emma")
 _LAST = ("Janssen", "de Vries", "Bakker", "Visser", "Smit", "Appleseed", "Meijer", "Mulder")
 _CITIES = (
-    ("Amsterdam", "1012 AB"), ("Rotterdam", "3011 CD"), ("Utrecht", "3511 EF"),
-    ("Groningen", "9711 GH"), ("Eindhoven", "5611 IJ"), ("Berlin", "10115"),
+    ("Amsterdam", "1012 AB"),
+    ("Rotterdam", "3011 CD"),
+    ("Utrecht", "3511 EF"),
+    ("Groningen", "9711 GH"),
+    ("Eindhoven", "5611 IJ"),
+    ("Berlin", "10115"),
 )
 _STREETS = ("Hoofdstraat", "Kerkstraat", "Dorpsstraat", "Stationsweg", "Flughafenstrasse")
 _NOTES = (
-    "Called about the overdue invoice.", "Prefers invoices in English.",
-    "Send the new price list in January.", "Asked for a quote for next year.",
+    "Called about the overdue invoice.",
+    "Prefers invoices in English.",
+    "Send the new price list in January.",
+    "Asked for a quote for next year.",
 )
 _SEGMENTS = ("Retail", "Wholesale", "Public sector", "")
 
@@ -173,7 +188,11 @@ def seed_contacts(next_id: IdSequence, count: int = 300) -> list[dict[str, Any]]
         manager = rng.choice(_FIRST)
         contact["custom_fields"] = [
             {"id": CUSTOM_FIELDS[0][0], "name": CUSTOM_FIELDS[0][1], "value": manager},
-            {"id": CUSTOM_FIELDS[1][0], "name": CUSTOM_FIELDS[1][1], "value": rng.choice(_SEGMENTS)},
+            {
+                "id": CUSTOM_FIELDS[1][0],
+                "name": CUSTOM_FIELDS[1][1],
+                "value": rng.choice(_SEGMENTS),
+            },
         ]
         for _ in range(rng.randint(0, 2) if is_company else 0):
             contact["contact_people"].append(

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.extensions.error_contract import ErrorContract
+from gateway.schema.scalars import SCALARS
 
 
 @strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
@@ -30,10 +31,10 @@ class GatewaySchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         extensions=[
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
             ErrorContract,
         ],
     )

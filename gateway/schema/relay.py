@@ -41,7 +41,5 @@ def decode_cursor(kind: str, cursor: str, *, argument: str = "after") -> str:
         decoded = ""
     prefix = f"{kind}:"
     if not decoded.startswith(prefix):
-        raise BadUserInput(
-            f"`{argument}` is not a cursor from this connection.", argument=argument
-        )
+        raise BadUserInput(f"`{argument}` is not a cursor from this connection.", argument=argument)
     return decoded[len(prefix) :]

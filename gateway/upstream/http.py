@@ -28,6 +28,8 @@ from gateway.upstream.retry_after import parse_retry_after
 
 logger = logging.getLogger("gateway.upstream")
 
+USER_AGENT = "contacts-gateway/0.1"
+
 # The statuses an upstream uses to refuse a request it understood; mutations turn
 # them into userErrors.
 _REJECTION_STATUSES = frozenset({400, 409, 422})
@@ -70,6 +72,7 @@ def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
         transport=transport,
         follow_redirects=False,
         trust_env=False,
+        headers={"user-agent": USER_AGENT},
     )
 
 

@@ -109,7 +109,8 @@ class MoneybirdClient:
         response = await self._http.fetch("GET", path, headers=self._headers, params=params)
         contacts = _list_of_objects(response.body)
         return ContactPage(
-            contacts=contacts, has_next_page=_has_next_page(response.headers, len(contacts), per_page)
+            contacts=contacts,
+            has_next_page=_has_next_page(response.headers, len(contacts), per_page),
         )
 
 

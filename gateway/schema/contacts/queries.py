@@ -21,6 +21,7 @@ from gateway.schema.relay import (
     decode_cursor,
     encode_cursor,
 )
+from gateway.schema.scalars import BigInt
 from gateway.upstream.moneybird import ContactPage, MoneybirdClient
 
 Info = strawberry.Info[RequestContext, None]
@@ -205,7 +206,7 @@ class ContactQueries:
             key = contact_key(row)
             version = row.get("version")
             if key is not None and isinstance(version, int) and not isinstance(version, bool):
-                versions.append(ContactVersion(id=strawberry.ID(key), version=version))
+                versions.append(ContactVersion(id=strawberry.ID(key), version=BigInt(version)))
         return versions
 
     @strawberry.field(
@@ -231,7 +232,9 @@ class ContactQueries:
         if after is not None:
             position = decode_cursor(_CURSOR_KIND, after)
             if not position.isdigit():
-                raise BadUserInput("`after` is not a cursor from this connection.", argument="after")
+                raise BadUserInput(
+                    "`after` is not a cursor from this connection.", argument="after"
+                )
             offset = int(position) + 1
         terms = filter_terms(filter) if filter is not None else None
         loader = info.context.contact_by_id

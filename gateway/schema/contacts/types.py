@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from gateway.schema import reader
 from gateway.schema.relay import PageInfo
-from gateway.schema.scalars import BigInt
+from gateway.schema.scalars import BigInt, big_int
 
 _EMPTY_AS_NULL = "Null when unset (Moneybird's empty strings are returned as null)."
 
@@ -155,7 +155,7 @@ class ContactPerson:
     department: str | None
     created_at: datetime | None
     updated_at: datetime | None
-    version: BigInt | None  # type: ignore[valid-type]
+    version: BigInt | None
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> ContactPerson:
@@ -170,7 +170,7 @@ class ContactPerson:
             department=reader.text(raw, "department"),
             created_at=reader.timestamp(raw, "created_at"),
             updated_at=reader.timestamp(raw, "updated_at"),
-            version=reader.integer(raw, "version"),
+            version=big_int(reader.integer(raw, "version")),
         )
 
 
@@ -243,7 +243,7 @@ class Contact:
     moneybird_payments_mandate: bool | None
     created_at: datetime | None
     updated_at: datetime | None
-    version: BigInt | None = strawberry.field(  # type: ignore[valid-type]
+    version: BigInt | None = strawberry.field(
         description="Changes whenever the contact changes (a Unix timestamp; 64-bit)."
     )
     sales_invoices_url: str | None
@@ -320,7 +320,7 @@ class Contact:
             moneybird_payments_mandate=reader.boolean(raw, "moneybird_payments_mandate"),
             created_at=reader.timestamp(raw, "created_at"),
             updated_at=reader.timestamp(raw, "updated_at"),
-            version=reader.integer(raw, "version"),
+            version=big_int(reader.integer(raw, "version")),
             sales_invoices_url=t(raw, "sales_invoices_url"),
             archived=reader.boolean(raw, "archived"),
             display_name=display_name(raw),
@@ -352,7 +352,7 @@ def display_name(raw: dict[str, Any]) -> str:
 @strawberry.type(description="A contact's id and version, to find what changed since a sync.")
 class ContactVersion:
     id: strawberry.ID
-    version: BigInt  # type: ignore[valid-type]
+    version: BigInt
 
 
 @strawberry.type

@@ -1,0 +1,95 @@
+"""Upstream quirks are served, not failed: nulls, unknown fields, unknown enum values."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.context import RequestContext
+from gateway.credentials import Credentials
+from gateway.schema import schema
+from gateway.services import Services
+from gateway.settings import Settings
+from gateway.upstream.moneybird import moneybird_http
+
+QUIRKY_CONTACT = {
+    "id": 496081407814141080,  # an exact JSON integer, not a string
+    "administration_id": 123,
+    "company_name": None,
+    "firstname": "",
+    "lastname": "Appleseed",
+    "delivery_method": "Carrier pigeon",
+    "sepa_sequence_type": "NEXT",
+    "credit_card_type": "amex",
+    "sepa_mandate_date": "2017-6-30",
+    "created_at": "not a date",
+    "version": 9_007_199_254_740_993,  # 2^53 + 1: beyond a float's exact range
+    "notes": None,
+    "events": [{"action": "contact_merged", "data": {"from": "1"}, "user_id": 1509611426969}],
+    "custom_fields": [{"id": "1", "name": "Segment", "value": None}],
+    "brand_new_field": {"nested": True},
+}
+
+
+def run(query: str, upstream_body: Any) -> dict[str, Any]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=orjson.dumps(upstream_body))
+
+    async def execute() -> dict[str, Any]:
+        async with httpx.AsyncClient(
+            base_url="https://moneybird.test/", transport=httpx.MockTransport(handler)
+        ) as client:
+            services = Services(
+                settings=Settings(moneybird_base_url="https://moneybird.test"),
+                moneybird=moneybird_http(client),
+            )
+            request = Request({"type": "http", "headers": [], "method": "POST"})
+            context = RequestContext(
+                request=request,
+                response=Response(),
+                services=services,
+                credentials=Credentials(moneybird_token="t", moneybird_administration_id="123"),
+            )
+            result = await schema.execute(query, context_value=context)
+            return {"data": result.data, "errors": result.errors}
+
+    return asyncio.run(execute())
+
+
+def test_quirks_are_served() -> None:
+    result = run(
+        '{ contact(id: "496081407814141080") { id displayName companyName firstname'
+        " deliveryMethod deliveryMethodRaw sepaSequenceType creditCardType creditCardTypeRaw"
+        " sepaMandateDate createdAt version notes { id } events { action data userId }"
+        " customFields { name value } } }",
+        [QUIRKY_CONTACT],
+    )
+    assert result["errors"] is None
+    assert result["data"]["contact"] == {
+        "id": "496081407814141080",
+        "displayName": "Appleseed",
+        "companyName": None,
+        "firstname": None,
+        "deliveryMethod": "UNKNOWN",
+        "deliveryMethodRaw": "Carrier pigeon",
+        "sepaSequenceType": "UNKNOWN",
+        "creditCardType": "UNKNOWN",
+        "creditCardTypeRaw": "amex",
+        "sepaMandateDate": "2017-06-30",
+        "createdAt": None,
+        "version": 9_007_199_254_740_993,
+        "notes": [],
+        "events": [{"action": "contact_merged", "data": {"from": "1"}, "userId": "1509611426969"}],
+        "customFields": [{"name": "Segment", "value": None}],
+    }
+
+
+def test_a_body_of_the_wrong_shape_fails_only_that_field() -> None:
+    result = run('{ contact(id: "1") { id } __typename }', {"not": "a list"})
+    assert result["data"] == {"contact": None, "__typename": "Query"}
+    assert result["errors"][0].extensions["code"] == "UPSTREAM_UNAVAILABLE"
