@@ -1,4 +1,5 @@
-"""`gateway serve [--host H] [--port P]` runs the gateway; `gateway schema` prints its SDL."""
+"""`gateway serve [--host H] [--port P]` runs the gateway; `gateway sandbox` runs the
+embedded sandbox on its own; `gateway schema` prints the schema's SDL."""
 
 from __future__ import annotations
 
@@ -61,6 +62,18 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
+def serve_sandbox(host: str, port: int, latency: float) -> int:
+    from gateway.sandbox.app import create_sandbox_app
+    from gateway.sandbox.state import SandboxState
+
+    state = SandboxState()
+    for faults in state.faults.values():
+        faults.latency = latency
+    print(f"Sandbox: Moneybird at http://{host}:{port}/moneybird", flush=True)
+    uvicorn.run(create_sandbox_app(state), host=host, port=port, log_level="warning")
+    return 0
+
+
 def schema_sdl() -> str:
     from gateway.schema import schema
 
@@ -74,7 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=8000, help="port (8000)")
     commands.add_parser("schema", help="print the GraphQL schema (SDL), as in schema.graphql")
+    sandbox_parser = commands.add_parser("sandbox", help="run the embedded sandbox on its own")
+    sandbox_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
+    sandbox_parser.add_argument("--port", type=int, default=8100, help="port (8100)")
+    sandbox_parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every upstream answer"
+    )
     args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        return serve_sandbox(args.host, args.port, args.latency)
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "schema":

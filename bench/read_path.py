@@ -1,0 +1,151 @@
+"""Upstream calls, latency and the gateway's own CPU per request on the read path.
+
+Starts the sandbox (with injected upstream latency) and `gateway serve` as
+separate processes on loopback, sends each query N times in sequence, and
+prints a table. The gateway's CPU comes from /proc, so it excludes the sandbox
+and this client.
+
+    .venv/bin/python bench/read_path.py --latency 0.05 --requests 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+HEADERS = {"X-Moneybird-Token": "bench"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[int]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(ready_url)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit(f"{args} did not start") from None
+            time.sleep(0.1)
+    try:
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def scenarios(ids: list[str]) -> list[tuple[str, str, dict[str, object]]]:
+    fields = "id displayName email city notes { note } events { action }"
+    return [
+        (
+            "one contact by id",
+            f"query($id: ID!) {{ contact(id: $id) {{ {fields} }} }}",
+            {"id": ids[0]},
+        ),
+        (
+            "250 contacts by ids",
+            f"query($ids: [ID!]!) {{ contactsByIds(ids: $ids) {{ {fields} }} }}",
+            {"ids": ids[:250]},
+        ),
+        (
+            "100-contact page",
+            f"{{ contacts(first: 100) {{ edges {{ node {{ {fields} }} }} }} }}",
+            {},
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.05, help="upstream latency (s)")
+    parser.add_argument("--requests", type=int, default=50, help="requests per query")
+    args = parser.parse_args()
+
+    sandbox_port, gateway_port = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))}
+    gateway_env = {
+        **env,
+        "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
+        "MONITE_BASE_URL": f"{sandbox_url}/monite",
+        "MONEYBIRD_ADMINISTRATION_ID": "123456789",
+        "GATEWAY_LOG_LEVEL": "warning",
+    }
+    python = sys.executable
+    with (
+        process(
+            [
+                python,
+                "-m",
+                "gateway",
+                "sandbox",
+                "--port",
+                str(sandbox_port),
+                "--latency",
+                str(args.latency),
+            ],
+            env,
+            f"{sandbox_url}/_sandbox/requests",
+        ),
+        process(
+            [python, "-m", "gateway", "serve", "--port", str(gateway_port)],
+            gateway_env,
+            f"{gateway_url}/healthz",
+        ) as gateway_pid,
+        httpx.Client(base_url=gateway_url, headers=HEADERS, timeout=60) as client,
+    ):
+        versions = client.post("/graphql", json={"query": "{ contactVersions { id } }"}).json()
+        ids = [row["id"] for row in versions["data"]["contactVersions"]]
+        print(f"upstream latency {args.latency * 1000:.0f} ms, {args.requests} requests each\n")
+        print(f"{'query':<22} {'calls/req':>9} {'p50 ms':>8} {'p90 ms':>8} {'cpu ms/req':>10}")
+        for name, query, variables in scenarios(ids):
+            payload = {"query": query, "variables": variables}
+            for _ in range(3):  # warm caches and connections
+                client.post("/graphql", json=payload)
+            httpx.delete(f"{sandbox_url}/_sandbox/requests")
+            cpu_before = cpu_seconds(gateway_pid)
+            latencies = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                body = client.post("/graphql", json=payload).json()
+                latencies.append(time.perf_counter() - started)
+                if body.get("errors"):
+                    raise SystemExit(f"{name}: {body['errors']}")
+            cpu = (cpu_seconds(gateway_pid) - cpu_before) / args.requests
+            upstream_calls = len(httpx.get(f"{sandbox_url}/_sandbox/requests").json())
+            p50 = statistics.median(latencies) * 1000
+            p90 = statistics.quantiles(latencies, n=10)[-1] * 1000
+            print(
+                f"{name:<22} {upstream_calls / args.requests:>9.1f} {p50:>8.1f} {p90:>8.1f}"
+                f" {cpu * 1000:>10.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
