@@ -23,9 +23,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
         env=env,
