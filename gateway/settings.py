@@ -21,7 +21,7 @@ def _env(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     """What the gateway reads from its environment."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     moneybird_base_url: HttpUrl | None = Field(
         default=None,

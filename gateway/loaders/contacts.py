@@ -69,6 +69,16 @@ class ContactByIdLoader(DataLoader[str, Contact | None]):
         finally:
             self._listings.discard(future)
 
+    def forget(self, key: str) -> None:
+        """Drop what this request knows of a contact, so the next read asks the upstream."""
+        self._listed.pop(key, None)
+        self.clear(key)
+
+    def gone(self, key: str) -> None:
+        """The contact was deleted: later reads in this request see null without a call."""
+        self._listed.pop(key, None)
+        self.clear(key).prime(key, None)
+
     def prime_many(self, contacts: list[Contact]) -> None:
         """Remember contacts another call already returned, so asking again is free."""
         for contact in contacts:

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from gateway.sandbox.moneybird import create_moneybird_app, json_response
+from gateway.sandbox.moneybird import json_response, read_routes
+from gateway.sandbox.moneybird_writes import write_routes
 from gateway.sandbox.recorder import Recorder
 from gateway.sandbox.state import SandboxState
 
@@ -71,7 +72,7 @@ def control_routes(state: SandboxState) -> list[Route]:
 def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
     state = state if state is not None else SandboxState()
     moneybird = Recorder(
-        create_moneybird_app(state),
+        Starlette(routes=[*read_routes(state), *write_routes(state)]),
         upstream="moneybird",
         log=state.log,
         faults=state.faults["moneybird"],

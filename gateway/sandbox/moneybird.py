@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -245,7 +244,3 @@ def read_routes(state: SandboxState) -> list[Route]:
         Route(path, authenticated(handler, state), methods=methods)
         for path, handler, methods in routes
     ]
-
-
-def create_moneybird_app(state: SandboxState) -> Starlette:
-    return Starlette(routes=read_routes(state))

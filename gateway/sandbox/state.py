@@ -16,6 +16,8 @@ class MoneybirdData:
     contacts: dict[str, dict[str, Any]]
     custom_fields: dict[str, str]
     next_id: seed.IdSequence
+    # Contacts that, in a real administration, have invoices: Moneybird refuses to delete them.
+    undeletable: set[str]
 
     @classmethod
     def seeded(cls, contact_count: int) -> MoneybirdData:
@@ -26,6 +28,7 @@ class MoneybirdData:
             contacts={contact["id"]: contact for contact in contacts},
             custom_fields=dict(seed.CUSTOM_FIELDS),
             next_id=next_id,
+            undeletable={c["id"] for c in contacts if int(c["customer_id"]) % 7 == 0},
         )
 
 

@@ -8,6 +8,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.schema.contacts.mutations import ContactMutations
 from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.extensions.error_contract import ErrorContract
 from gateway.schema.scalars import SCALARS
@@ -15,6 +16,11 @@ from gateway.schema.scalars import SCALARS
 
 @strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
 class Query(ContactQueries):
+    pass
+
+
+@strawberry.type(description="Changes, each answered with a payload that carries `userErrors`.")
+class Mutation(ContactMutations):
     pass
 
 
@@ -31,6 +37,7 @@ class GatewaySchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         extensions=[
             lambda: ParserCache(maxsize=256),

@@ -113,6 +113,56 @@ class MoneybirdClient:
             has_next_page=_has_next_page(response.headers, len(contacts), per_page),
         )
 
+    async def _write(self, method: str, path: str, body: Any = None) -> Any:
+        return await self._http.request(
+            method, f"{self._prefix}{path}", headers=self._headers, json=body, is_write=True
+        )
+
+    # Writes. None is retried: a write whose answer is lost raises OutcomeUnknown.
+
+    async def create_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
+        return _object(await self._write("POST", ".json", {"contact": contact}))
+
+    async def update_contact(self, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        body = await self._write("PATCH", f"/{_segment(contact_id)}.json", {"contact": changes})
+        return _object(body)
+
+    async def delete_contact(self, contact_id: str) -> None:
+        await self._write("DELETE", f"/{_segment(contact_id)}.json")
+
+    async def archive_contact(self, contact_id: str) -> None:
+        await self._write("PATCH", f"/{_segment(contact_id)}/archive.json")
+
+    async def add_note(self, contact_id: str, note: dict[str, Any]) -> dict[str, Any]:
+        body = await self._write("POST", f"/{_segment(contact_id)}/notes.json", {"note": note})
+        return _object(body)
+
+    async def delete_note(self, contact_id: str, note_id: str) -> None:
+        await self._write("DELETE", f"/{_segment(contact_id)}/notes/{_segment(note_id)}.json")
+
+    async def create_contact_person(
+        self, contact_id: str, person: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self._write(
+            "POST", f"/{_segment(contact_id)}/contact_people.json", {"contact_person": person}
+        )
+        return _object(body)
+
+    async def update_contact_person(
+        self, contact_id: str, person_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self._write(
+            "PATCH",
+            f"/{_segment(contact_id)}/contact_people/{_segment(person_id)}.json",
+            {"contact_person": changes},
+        )
+        return _object(body)
+
+    async def delete_contact_person(self, contact_id: str, person_id: str) -> None:
+        await self._write(
+            "DELETE", f"/{_segment(contact_id)}/contact_people/{_segment(person_id)}.json"
+        )
+
 
 def _has_next_page(headers: Mapping[str, str], count: int, per_page: int) -> bool:
     """Moneybird's `Link` header says whether a next page exists; without one, a full

@@ -1,0 +1,202 @@
+"""Contact mutations: each returns a payload with `userErrors`; nothing is retried."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+
+from gateway.context import RequestContext
+from gateway.errors import UpstreamRejected
+from gateway.ids import moneybird_id
+from gateway.schema.contacts.inputs import (
+    ContactInput,
+    ContactPersonInput,
+    NoteInput,
+    upstream_body,
+)
+from gateway.schema.contacts.types import Contact, ContactPerson, Note
+from gateway.schema.user_errors import UserError, moneybird_user_errors
+
+Info = strawberry.Info[RequestContext, None]
+T = TypeVar("T")
+
+
+@strawberry.type(description="The contact after the change; null when it did not happen.")
+class ContactPayload:
+    contact: Contact | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="The id of what was deleted; null when nothing was.")
+class DeletePayload:
+    deleted_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class NotePayload:
+    note: Note | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ContactPersonPayload:
+    contact_person: ContactPerson | None
+    user_errors: list[UserError]
+
+
+async def attempt(
+    info: Info, contact_id: str | None, change: Callable[[], Awaitable[T]], *, id_field: list[str]
+) -> T | list[UserError]:
+    """Run one write; a refusal becomes user errors. Whatever happens to the contact,
+    this request's loader forgets it, so the next read shows the upstream's state."""
+    try:
+        return await change()
+    except UpstreamRejected as error:
+        return moneybird_user_errors(error, id_field=id_field)
+    finally:
+        if contact_id is not None:
+            info.context.contact_by_id.forget(contact_id)
+
+
+@strawberry.type
+class ContactMutations:
+    @strawberry.mutation(description="Create a contact (POST contacts.json).")
+    async def create_contact(self, info: Info, input: ContactInput) -> ContactPayload:
+        body, errors = upstream_body(input)
+        if errors:
+            return ContactPayload(contact=None, user_errors=errors)
+        client = info.context.moneybird
+        result = await attempt(info, None, lambda: client.create_contact(body), id_field=["input"])
+        return _contact_payload(info, result)
+
+    @strawberry.mutation(
+        description=(
+            "Change a contact (PATCH contacts/{id}.json). Only the fields given are sent: "
+            "a field left out keeps its value, a field given as null is cleared."
+        )
+    )
+    async def update_contact(
+        self, info: Info, id: strawberry.ID, input: ContactInput
+    ) -> ContactPayload:
+        key = moneybird_id(id)
+        body, errors = upstream_body(input)
+        if errors:
+            return ContactPayload(contact=None, user_errors=errors)
+        client = info.context.moneybird
+        result = await attempt(info, key, lambda: client.update_contact(key, body), id_field=["id"])
+        return _contact_payload(info, result)
+
+    @strawberry.mutation(description="Delete a contact. Contacts with documents cannot be deleted.")
+    async def delete_contact(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        key = moneybird_id(id)
+        client = info.context.moneybird
+        result = await attempt(info, key, lambda: client.delete_contact(key), id_field=["id"])
+        if isinstance(result, list):
+            return DeletePayload(deleted_id=None, user_errors=result)
+        info.context.contact_by_id.gone(key)
+        return DeletePayload(deleted_id=strawberry.ID(key), user_errors=[])
+
+    @strawberry.mutation(description="Archive a contact; archived contacts leave lists by default.")
+    async def archive_contact(self, info: Info, id: strawberry.ID) -> ContactPayload:
+        key = moneybird_id(id)
+        client = info.context.moneybird
+        result = await attempt(info, key, lambda: client.archive_contact(key), id_field=["id"])
+        if isinstance(result, list):
+            return ContactPayload(contact=None, user_errors=result)
+        # Moneybird answers 204: the archived contact costs one batched read.
+        raw = await info.context.contact_by_id.load(key)
+        return ContactPayload(
+            contact=None if raw is None else Contact.from_upstream(raw), user_errors=[]
+        )
+
+    @strawberry.mutation(description="Add a note or to-do to a contact.")
+    async def add_contact_note(
+        self, info: Info, contact_id: strawberry.ID, input: NoteInput
+    ) -> NotePayload:
+        key = moneybird_id(contact_id, argument="contactId")
+        body, errors = upstream_body(input)
+        if errors:
+            return NotePayload(note=None, user_errors=errors)
+        client = info.context.moneybird
+        result = await attempt(
+            info, key, lambda: client.add_note(key, body), id_field=["contactId"]
+        )
+        if isinstance(result, list):
+            return NotePayload(note=None, user_errors=result)
+        return NotePayload(note=Note.from_upstream(result), user_errors=[])
+
+    @strawberry.mutation(description="Delete a note from a contact.")
+    async def delete_contact_note(
+        self, info: Info, contact_id: strawberry.ID, note_id: strawberry.ID
+    ) -> DeletePayload:
+        key = moneybird_id(contact_id, argument="contactId")
+        note_key = moneybird_id(note_id, argument="noteId")
+        client = info.context.moneybird
+        result = await attempt(
+            info, key, lambda: client.delete_note(key, note_key), id_field=["noteId"]
+        )
+        if isinstance(result, list):
+            return DeletePayload(deleted_id=None, user_errors=result)
+        return DeletePayload(deleted_id=strawberry.ID(note_key), user_errors=[])
+
+    @strawberry.mutation(description="Add a person to a contact; firstname and lastname required.")
+    async def create_contact_person(
+        self, info: Info, contact_id: strawberry.ID, input: ContactPersonInput
+    ) -> ContactPersonPayload:
+        key = moneybird_id(contact_id, argument="contactId")
+        body, errors = upstream_body(input)
+        if errors:
+            return ContactPersonPayload(contact_person=None, user_errors=errors)
+        client = info.context.moneybird
+        result = await attempt(
+            info, key, lambda: client.create_contact_person(key, body), id_field=["contactId"]
+        )
+        return _person_payload(result)
+
+    @strawberry.mutation(description="Change a contact person; only the fields given are sent.")
+    async def update_contact_person(
+        self, info: Info, contact_id: strawberry.ID, id: strawberry.ID, input: ContactPersonInput
+    ) -> ContactPersonPayload:
+        key = moneybird_id(contact_id, argument="contactId")
+        person_key = moneybird_id(id)
+        body, errors = upstream_body(input)
+        if errors:
+            return ContactPersonPayload(contact_person=None, user_errors=errors)
+        client = info.context.moneybird
+        result = await attempt(
+            info,
+            key,
+            lambda: client.update_contact_person(key, person_key, body),
+            id_field=["id"],
+        )
+        return _person_payload(result)
+
+    @strawberry.mutation(description="Remove a person from a contact.")
+    async def delete_contact_person(
+        self, info: Info, contact_id: strawberry.ID, id: strawberry.ID
+    ) -> DeletePayload:
+        key = moneybird_id(contact_id, argument="contactId")
+        person_key = moneybird_id(id)
+        client = info.context.moneybird
+        result = await attempt(
+            info, key, lambda: client.delete_contact_person(key, person_key), id_field=["id"]
+        )
+        if isinstance(result, list):
+            return DeletePayload(deleted_id=None, user_errors=result)
+        return DeletePayload(deleted_id=strawberry.ID(person_key), user_errors=[])
+
+
+def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> ContactPayload:
+    if isinstance(result, list):
+        return ContactPayload(contact=None, user_errors=result)
+    info.context.contact_by_id.prime_many([result])
+    return ContactPayload(contact=Contact.from_upstream(result), user_errors=[])
+
+
+def _person_payload(result: dict[str, Any] | list[UserError]) -> ContactPersonPayload:
+    if isinstance(result, list):
+        return ContactPersonPayload(contact_person=None, user_errors=result)
+    return ContactPersonPayload(contact_person=ContactPerson.from_upstream(result), user_errors=[])
