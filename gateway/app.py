@@ -33,6 +33,7 @@ def upstream_base_urls(settings: Settings, public_url: str | None) -> dict[str, 
         raise ValueError("the embedded sandbox needs the gateway's own URL to be reached")
     return {
         "moneybird": str(settings.moneybird_base_url or f"{sandbox}/moneybird"),
+        "monite": str(settings.monite_base_url or f"{sandbox}/monite"),
     }
 
 
@@ -50,7 +51,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for upstream, url in base_urls.items():
             logger.info("upstream %s at %s", upstream, url)
-        async with open_services(settings, moneybird_base_url=base_urls["moneybird"]) as services:
+        async with open_services(
+            settings,
+            moneybird_base_url=base_urls["moneybird"],
+            monite_base_url=base_urls["monite"],
+        ) as services:
             app.state.services = services
             yield
 

@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from gateway.credentials import Credentials
 from gateway.errors import MissingCredentials
-from gateway.ids import moneybird_id
+from gateway.ids import moneybird_id, monite_id
 from gateway.loaders.contacts import ContactByIdLoader
+from gateway.loaders.counterparts import ContactsByCounterpartLoader, CounterpartByIdLoader
 from gateway.services import Services
 from gateway.upstream.moneybird import MoneybirdClient
+from gateway.upstream.monite import MoniteClient
 
 
 @dataclass
@@ -50,3 +52,32 @@ class RequestContext:
     @cached_property
     def contact_by_id(self) -> ContactByIdLoader:
         return ContactByIdLoader(self.moneybird)
+
+    @cached_property
+    def monite(self) -> MoniteClient:
+        """This request's Monite client; UNAUTHENTICATED before any call without a token."""
+        token = self.credentials.monite_token
+        if token is None:
+            raise MissingCredentials(
+                "Monite needs a token: send it in the X-Monite-Token header.", upstream="Monite"
+            )
+        entity = self.credentials.monite_entity_id or self.services.settings.default_entity_id()
+        if entity is None:
+            raise MissingCredentials(
+                "Monite needs an entity: send X-Monite-Entity-Id or set MONITE_ENTITY_ID.",
+                upstream="Monite",
+            )
+        return MoniteClient(
+            self.services.monite,
+            token=token,
+            entity_id=monite_id(entity, argument="X-Monite-Entity-Id"),
+            version=self.services.settings.monite_version,
+        )
+
+    @cached_property
+    def counterpart_by_id(self) -> CounterpartByIdLoader:
+        return CounterpartByIdLoader(self.monite)
+
+    @cached_property
+    def contacts_by_counterpart(self) -> ContactsByCounterpartLoader:
+        return ContactsByCounterpartLoader(self.monite)

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from gateway.settings import Settings
 from gateway.upstream.http import ClientOptions, UpstreamHTTP, open_client
 from gateway.upstream.moneybird import moneybird_http
+from gateway.upstream.monite import monite_http
 
 
 @dataclass
 class Services:
     settings: Settings
     moneybird: UpstreamHTTP
+    monite: UpstreamHTTP
     is_open: bool = True
 
 
@@ -32,10 +34,20 @@ def client_options(settings: Settings) -> ClientOptions:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, moneybird_base_url: str) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, moneybird_base_url: str, monite_base_url: str
+) -> AsyncIterator[Services]:
     options = client_options(settings)
-    async with open_client(moneybird_base_url, options) as moneybird_client:
-        services = Services(settings=settings, moneybird=moneybird_http(moneybird_client))
+    concurrency = settings.upstream_concurrency
+    async with (
+        open_client(moneybird_base_url, options) as moneybird_client,
+        open_client(monite_base_url, options) as monite_client,
+    ):
+        services = Services(
+            settings=settings,
+            moneybird=moneybird_http(moneybird_client, concurrency=concurrency),
+            monite=monite_http(monite_client, concurrency=concurrency),
+        )
         try:
             yield services
         finally:

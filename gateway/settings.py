@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     upstream_max_connections: int = Field(
         default=50, ge=1, validation_alias=_env("GATEWAY_UPSTREAM_MAX_CONNECTIONS")
     )
+    upstream_concurrency: int = Field(
+        default=20,
+        ge=1,
+        validation_alias=_env("GATEWAY_UPSTREAM_CONCURRENCY"),
+        description="calls in flight to one upstream at once, across all requests",
+    )
     http_transport: str = Field(
         default="aiohttp",
         pattern="^(aiohttp|httpcore)$",

@@ -18,10 +18,9 @@ from starlette.routing import Mount, Route
 
 from gateway.sandbox.moneybird import json_response, read_routes
 from gateway.sandbox.moneybird_writes import write_routes
+from gateway.sandbox.monite import monite_routes
 from gateway.sandbox.recorder import Recorder
 from gateway.sandbox.state import SandboxState
-
-UPSTREAMS = ("moneybird",)
 
 
 def control_routes(state: SandboxState) -> list[Route]:
@@ -77,6 +76,18 @@ def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
         log=state.log,
         faults=state.faults["moneybird"],
     )
-    app = Starlette(routes=[*control_routes(state), Mount("/moneybird", app=moneybird)])
+    monite = Recorder(
+        Starlette(routes=monite_routes(state)),
+        upstream="monite",
+        log=state.log,
+        faults=state.faults["monite"],
+    )
+    app = Starlette(
+        routes=[
+            *control_routes(state),
+            Mount("/moneybird", app=moneybird),
+            Mount("/monite", app=monite),
+        ]
+    )
     app.state.sandbox = state
     return app

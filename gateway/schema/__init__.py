@@ -10,17 +10,19 @@ from strawberry.types import ExecutionContext
 
 from gateway.schema.contacts.mutations import ContactMutations
 from gateway.schema.contacts.queries import ContactQueries
+from gateway.schema.counterparts.mutations import CounterpartMutations
+from gateway.schema.counterparts.queries import CounterpartQueries
 from gateway.schema.extensions.error_contract import ErrorContract
 from gateway.schema.scalars import SCALARS
 
 
 @strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
-class Query(ContactQueries):
+class Query(ContactQueries, CounterpartQueries):
     pass
 
 
 @strawberry.type(description="Changes, each answered with a payload that carries `userErrors`.")
-class Mutation(ContactMutations):
+class Mutation(ContactMutations, CounterpartMutations):
     pass
 
 

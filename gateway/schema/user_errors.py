@@ -106,3 +106,38 @@ def _code(status: int | None) -> UserErrorCode:
     if status == 409:
         return UserErrorCode.CONFLICT
     return UserErrorCode.INVALID
+
+
+def monite_user_errors(error: UpstreamRejected, *, id_field: list[str]) -> list[UserError]:
+    """User errors for a Monite refusal: 422 `{"detail": [{"loc", "msg"}]}` gives one error
+    per entry, with `loc` (after "body") as the camelCase input path."""
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("detail")
+    if error.status == 422 and isinstance(detail, list) and detail:
+        errors = []
+        for entry in detail:
+            if not isinstance(entry, dict):
+                continue
+            location = [str(part) for part in entry.get("loc", [])]
+            if location[:1] == ["body"]:
+                field: list[str] | None = ["input", *(camel(part) for part in location[1:])]
+            elif location[:1] == ["path"]:
+                field = id_field
+            else:
+                field = None
+            errors.append(
+                UserError(
+                    field=field,
+                    message=str(entry.get("msg", error.message)),
+                    code=UserErrorCode.INVALID,
+                )
+            )
+        if errors:
+            return errors
+    return [
+        UserError(
+            field=id_field if error.status == 404 else None,
+            message=error.message,
+            code=_code(error.status),
+        )
+    ]

@@ -7,6 +7,7 @@ exception and no raw status code leaves this module.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -89,11 +90,18 @@ class UpstreamHTTP:
     """Requests to one upstream, with that upstream's error bodies understood."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, name: str, read_error_message: ErrorMessageReader
+        self,
+        client: httpx.AsyncClient,
+        *,
+        name: str,
+        read_error_message: ErrorMessageReader,
+        concurrency: int = 20,
     ) -> None:
         self.client = client
         self.name = name
         self._read_error_message = read_error_message
+        # Caps the calls in flight to this upstream across all GraphQL requests.
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def request(
         self,
@@ -132,9 +140,10 @@ class UpstreamHTTP:
             request_headers["content-type"] = "application/json"
         request_headers.setdefault("accept", "application/json")
         try:
-            response = await self.client.request(
-                method, path, headers=request_headers, params=params, content=content
-            )
+            async with self._slots:
+                response = await self.client.request(
+                    method, path, headers=request_headers, params=params, content=content
+                )
         except (httpx.ConnectError, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to report as plainly unavailable.
             raise UpstreamUnavailable(

@@ -39,8 +39,10 @@ def read_error_message(body: Any) -> str | None:
     return None
 
 
-def moneybird_http(client: httpx.AsyncClient) -> UpstreamHTTP:
-    return UpstreamHTTP(client, name=UPSTREAM, read_error_message=read_error_message)
+def moneybird_http(client: httpx.AsyncClient, *, concurrency: int = 20) -> UpstreamHTTP:
+    return UpstreamHTTP(
+        client, name=UPSTREAM, read_error_message=read_error_message, concurrency=concurrency
+    )
 
 
 def _segment(value: str) -> str:

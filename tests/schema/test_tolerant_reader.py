@@ -47,6 +47,7 @@ def run(query: str, upstream_body: Any) -> dict[str, Any]:
             services = Services(
                 settings=Settings(moneybird_base_url="https://moneybird.test"),
                 moneybird=moneybird_http(client),
+                monite=moneybird_http(client),  # unused here
             )
             request = Request({"type": "http", "headers": [], "method": "POST"})
             context = RequestContext(

@@ -1,0 +1,49 @@
+"""Monite counterparts by id (batched `id__in` lists) and contacts by counterpart."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiodataloader import DataLoader
+
+from gateway.upstream.monite import ID_IN_BATCH_SIZE, MoniteClient
+
+Record = dict[str, Any]
+
+
+class CounterpartByIdLoader(DataLoader[str, Record | None]):
+    """Keys are canonical UUIDs; up to 100 a call as `id__in=..&id__in=..`."""
+
+    max_batch_size = ID_IN_BATCH_SIZE
+
+    def __init__(self, client: MoniteClient) -> None:
+        super().__init__()
+        self._client = client
+
+    async def batch_load_fn(self, keys: list[str]) -> list[Record | None]:
+        counterparts = await self._client.counterparts_by_ids(keys)
+        by_id = {str(c.get("id", "")).lower(): c for c in counterparts}
+        return [by_id.get(key) for key in keys]
+
+    def prime_many(self, counterparts: list[Record]) -> None:
+        for counterpart in counterparts:
+            key = str(counterpart.get("id", "")).lower()
+            if key:
+                self.clear(key).prime(key, counterpart)
+
+
+class ContactsByCounterpartLoader(DataLoader[str, list[Record]]):
+    """One `GET /counterparts/{id}/contacts` per distinct counterpart, all concurrently
+    (bounded by the upstream's concurrency cap)."""
+
+    def __init__(self, client: MoniteClient) -> None:
+        super().__init__()
+        self._client = client
+
+    async def batch_load_fn(self, keys: list[str]) -> list[list[Record] | BaseException]:
+        results = await asyncio.gather(
+            *(self._client.contacts_of(key) for key in keys), return_exceptions=True
+        )
+        # A failure fails only its own counterpart's fields.
+        return [result if isinstance(result, (list, BaseException)) else [] for result in results]
