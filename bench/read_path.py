@@ -1,5 +1,9 @@
 """Upstream calls, latency and the gateway's own CPU per request on the read path.
 
+With upstream latency L, a query's latency should approach (depth of dependent
+upstream calls) x L: 1 x L for contacts, 2 x L for counterparts with their
+default contacts (the 20 contact lists go out concurrently), not 21 x L.
+
 Starts the sandbox (with injected upstream latency) and `gateway serve` as
 separate processes on loopback, sends each query N times in sequence, and
 prints a table. The gateway's CPU comes from /proc, so it excludes the sandbox
@@ -22,7 +26,7 @@ from contextlib import contextmanager
 
 import httpx
 
-HEADERS = {"X-Moneybird-Token": "bench"}
+HEADERS = {"X-Moneybird-Token": "bench", "X-Monite-Token": "bench"}
 
 
 def free_port() -> int:
@@ -77,6 +81,11 @@ def scenarios(ids: list[str]) -> list[tuple[str, str, dict[str, object]]]:
             f"{{ contacts(first: 100) {{ edges {{ node {{ {fields} }} }} }} }}",
             {},
         ),
+        (
+            "20 counterparts+dflt",
+            "{ counterparts(first: 20) { edges { node { name defaultContact { email } } } } }",
+            {},
+        ),
     ]
 
 
@@ -95,6 +104,7 @@ def main() -> None:
         "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
         "MONITE_BASE_URL": f"{sandbox_url}/monite",
         "MONEYBIRD_ADMINISTRATION_ID": "123456789",
+        "MONITE_ENTITY_ID": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
         "GATEWAY_LOG_LEVEL": "warning",
     }
     python = sys.executable

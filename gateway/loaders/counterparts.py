@@ -41,7 +41,9 @@ class ContactsByCounterpartLoader(DataLoader[str, list[Record]]):
         super().__init__()
         self._client = client
 
-    async def batch_load_fn(self, keys: list[str]) -> list[list[Record] | BaseException]:
+    async def batch_load_fn(  # type: ignore[override]  # aiodataloader fails a key given an exception
+        self, keys: list[str]
+    ) -> list[list[Record] | BaseException]:
         results = await asyncio.gather(
             *(self._client.contacts_of(key) for key in keys), return_exceptions=True
         )

@@ -147,7 +147,7 @@ class CounterpartMutations:
         return DeletePayload(deleted_id=strawberry.ID(contact_key), user_errors=[])
 
     @strawberry.mutation(
-        description="Make this contact the counterpart's default; the previous default stops being it."
+        description="Make this contact the counterpart's default; the previous one stops being it."
     )
     async def make_counterpart_contact_default(
         self, info: Info, counterpart_id: strawberry.ID, id: strawberry.ID
