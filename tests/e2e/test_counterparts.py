@@ -199,7 +199,8 @@ def test_make_default_flips_the_previous_default(
     # given
     counterpart = organization(sandbox)
     previous, chosen = counterpart["contacts"][0], counterpart["contacts"][1]
-    assert previous["is_default"] and not chosen["is_default"]
+    assert previous["is_default"]
+    assert not chosen["is_default"]
     # when, with a read of the counterpart after it in the same request
     body = gateway.post(
         "mutation($c: ID!, $id: ID!) { makeCounterpartContactDefault(counterpartId: $c, id: $id)"
