@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -84,6 +85,24 @@ class UpstreamResponse:
 
 
 ErrorMessageReader = Callable[[Any], str | None]
+
+
+def path_segment(value: str) -> str:
+    """One URL path segment: nothing a client sends can add a `/`, `?`, `#` or `..`."""
+    return quote(value, safe="")
+
+
+def expect_object(body: Any, upstream: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise UpstreamUnavailable(f"{upstream} sent a body of the wrong shape.", upstream=upstream)
+    return body
+
+
+def expect_objects(body: Any, upstream: str) -> list[dict[str, Any]]:
+    """The objects of a JSON list; anything else in it is skipped."""
+    if not isinstance(body, list):
+        raise UpstreamUnavailable(f"{upstream} sent a body of the wrong shape.", upstream=upstream)
+    return [item for item in body if isinstance(item, dict)]
 
 
 class UpstreamHTTP:

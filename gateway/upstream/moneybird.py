@@ -11,12 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from gateway.errors import UpstreamUnavailable
-from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Moneybird"
 SYNCHRONIZATION_BATCH_SIZE = 100
@@ -45,11 +43,6 @@ def moneybird_http(client: httpx.AsyncClient, *, concurrency: int = 20) -> Upstr
     )
 
 
-def _segment(value: str) -> str:
-    """One URL path segment: nothing a client sends can add a `/`, `?` or `..`."""
-    return quote(value, safe="")
-
-
 @dataclass(frozen=True)
 class ContactPage:
     contacts: list[dict[str, Any]]
@@ -60,7 +53,7 @@ class MoneybirdClient:
     def __init__(self, http: UpstreamHTTP, *, token: str, administration_id: str) -> None:
         self._http = http
         self._headers = {"authorization": f"Bearer {token}"}
-        self._prefix = f"{_segment(administration_id)}/contacts"
+        self._prefix = f"{path_segment(administration_id)}/contacts"
 
     async def _get(self, path: str, params: Any = None) -> Any:
         return await self._http.request("GET", path, headers=self._headers, params=params)
@@ -76,18 +69,18 @@ class MoneybirdClient:
             # Exact JSON integers, as the upstream documents; ints never pass a float.
             json={"ids": [int(contact_id) for contact_id in ids]},
         )
-        return _list_of_objects(body)
+        return expect_objects(body, UPSTREAM)
 
     async def contact_by_customer_id(self, customer_id: str) -> dict[str, Any]:
-        body = await self._get(f"{self._prefix}/customer_id/{_segment(customer_id)}.json")
-        return _object(body)
+        body = await self._get(f"{self._prefix}/customer_id/{path_segment(customer_id)}.json")
+        return expect_object(body, UPSTREAM)
 
     async def contact_versions(self, *, include_archived: bool | None) -> list[dict[str, Any]]:
         params = {}
         if include_archived is not None:
             params["include_archived"] = _bool(include_archived)
         body = await self._get(f"{self._prefix}/synchronization.json", params or None)
-        return _list_of_objects(body)
+        return expect_objects(body, UPSTREAM)
 
     async def list_contacts(
         self,
@@ -109,7 +102,7 @@ class MoneybirdClient:
             path = f"{self._prefix}/filter.json"
             params["filter"] = filter_terms
         response = await self._http.fetch("GET", path, headers=self._headers, params=params)
-        contacts = _list_of_objects(response.body)
+        contacts = expect_objects(response.body, UPSTREAM)
         return ContactPage(
             contacts=contacts,
             has_next_page=_has_next_page(response.headers, len(contacts), per_page),
@@ -123,46 +116,48 @@ class MoneybirdClient:
     # Writes. None is retried: a write whose answer is lost raises OutcomeUnknown.
 
     async def create_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
-        return _object(await self._write("POST", ".json", {"contact": contact}))
+        return expect_object(await self._write("POST", ".json", {"contact": contact}), UPSTREAM)
 
     async def update_contact(self, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        body = await self._write("PATCH", f"/{_segment(contact_id)}.json", {"contact": changes})
-        return _object(body)
+        body = await self._write("PATCH", f"/{path_segment(contact_id)}.json", {"contact": changes})
+        return expect_object(body, UPSTREAM)
 
     async def delete_contact(self, contact_id: str) -> None:
-        await self._write("DELETE", f"/{_segment(contact_id)}.json")
+        await self._write("DELETE", f"/{path_segment(contact_id)}.json")
 
     async def archive_contact(self, contact_id: str) -> None:
-        await self._write("PATCH", f"/{_segment(contact_id)}/archive.json")
+        await self._write("PATCH", f"/{path_segment(contact_id)}/archive.json")
 
     async def add_note(self, contact_id: str, note: dict[str, Any]) -> dict[str, Any]:
-        body = await self._write("POST", f"/{_segment(contact_id)}/notes.json", {"note": note})
-        return _object(body)
+        body = await self._write("POST", f"/{path_segment(contact_id)}/notes.json", {"note": note})
+        return expect_object(body, UPSTREAM)
 
     async def delete_note(self, contact_id: str, note_id: str) -> None:
-        await self._write("DELETE", f"/{_segment(contact_id)}/notes/{_segment(note_id)}.json")
+        await self._write(
+            "DELETE", f"/{path_segment(contact_id)}/notes/{path_segment(note_id)}.json"
+        )
 
     async def create_contact_person(
         self, contact_id: str, person: dict[str, Any]
     ) -> dict[str, Any]:
         body = await self._write(
-            "POST", f"/{_segment(contact_id)}/contact_people.json", {"contact_person": person}
+            "POST", f"/{path_segment(contact_id)}/contact_people.json", {"contact_person": person}
         )
-        return _object(body)
+        return expect_object(body, UPSTREAM)
 
     async def update_contact_person(
         self, contact_id: str, person_id: str, changes: dict[str, Any]
     ) -> dict[str, Any]:
         body = await self._write(
             "PATCH",
-            f"/{_segment(contact_id)}/contact_people/{_segment(person_id)}.json",
+            f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json",
             {"contact_person": changes},
         )
-        return _object(body)
+        return expect_object(body, UPSTREAM)
 
     async def delete_contact_person(self, contact_id: str, person_id: str) -> None:
         await self._write(
-            "DELETE", f"/{_segment(contact_id)}/contact_people/{_segment(person_id)}.json"
+            "DELETE", f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json"
         )
 
 
@@ -177,15 +172,3 @@ def _has_next_page(headers: Mapping[str, str], count: int, per_page: int) -> boo
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _list_of_objects(body: Any) -> list[dict[str, Any]]:
-    if not isinstance(body, list):
-        raise UpstreamUnavailable(f"{UPSTREAM} sent a body of the wrong shape.", upstream=UPSTREAM)
-    return [item for item in body if isinstance(item, dict)]
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise UpstreamUnavailable(f"{UPSTREAM} sent a body of the wrong shape.", upstream=UPSTREAM)
-    return body

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from gateway.errors import UpstreamUnavailable
-from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Monite"
 ID_IN_BATCH_SIZE = 100
@@ -38,10 +36,6 @@ def monite_http(client: httpx.AsyncClient, *, concurrency: int) -> UpstreamHTTP:
     return UpstreamHTTP(
         client, name=UPSTREAM, read_error_message=read_error_message, concurrency=concurrency
     )
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -101,37 +95,33 @@ class MoniteClient:
         return CounterpartPage(_data(body), token if isinstance(token, str) and token else None)
 
     async def contacts_of(self, counterpart_id: str) -> list[dict[str, Any]]:
-        return _data(await self._call("GET", f"counterparts/{_segment(counterpart_id)}/contacts"))
+        return _data(
+            await self._call("GET", f"counterparts/{path_segment(counterpart_id)}/contacts")
+        )
 
     def _contact_path(self, counterpart_id: str, contact_id: str | None = None) -> str:
-        path = f"counterparts/{_segment(counterpart_id)}/contacts"
-        return path if contact_id is None else f"{path}/{_segment(contact_id)}"
+        path = f"counterparts/{path_segment(counterpart_id)}/contacts"
+        return path if contact_id is None else f"{path}/{path_segment(contact_id)}"
 
     async def create_contact(self, counterpart_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return _object(await self._call("POST", self._contact_path(counterpart_id), body=body))
+        return expect_object(
+            await self._call("POST", self._contact_path(counterpart_id), body=body), UPSTREAM
+        )
 
     async def update_contact(
         self, counterpart_id: str, contact_id: str, body: dict[str, Any]
     ) -> dict[str, Any]:
         path = self._contact_path(counterpart_id, contact_id)
-        return _object(await self._call("PATCH", path, body=body))
+        return expect_object(await self._call("PATCH", path, body=body), UPSTREAM)
 
     async def delete_contact(self, counterpart_id: str, contact_id: str) -> None:
         await self._call("DELETE", self._contact_path(counterpart_id, contact_id))
 
     async def make_default(self, counterpart_id: str, contact_id: str) -> dict[str, Any]:
         path = f"{self._contact_path(counterpart_id, contact_id)}/make_default"
-        return _object(await self._call("POST", path))
+        return expect_object(await self._call("POST", path), UPSTREAM)
 
 
 def _data(body: Any) -> list[dict[str, Any]]:
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        raise UpstreamUnavailable(f"{UPSTREAM} sent a body of the wrong shape.", upstream=UPSTREAM)
-    return [item for item in data if isinstance(item, dict)]
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise UpstreamUnavailable(f"{UPSTREAM} sent a body of the wrong shape.", upstream=UPSTREAM)
-    return body
+    """The `data` list of Monite's list answers."""
+    return expect_objects(expect_object(body, UPSTREAM).get("data"), UPSTREAM)
