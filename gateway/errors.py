@@ -97,6 +97,18 @@ class RateLimited(UpstreamError):
 class UpstreamUnavailable(UpstreamError):
     code = "UPSTREAM_UNAVAILABLE"
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream: str,
+        status: int | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, upstream=upstream, status=status)
+        # Worth another try when the call is safe to repeat.
+        self.transient = transient
+
 
 class OutcomeUnknown(UpstreamUnavailable):
     """A write was sent and no answer came back: it may or may not have happened."""

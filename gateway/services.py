@@ -30,6 +30,7 @@ def client_options(settings: Settings) -> ClientOptions:
         pool_timeout=settings.upstream_pool_timeout,
         max_connections=settings.upstream_max_connections,
         transport=settings.http_transport,
+        max_retries=settings.upstream_max_retries,
     )
 
 
@@ -45,8 +46,10 @@ async def open_services(
     ):
         services = Services(
             settings=settings,
-            moneybird=moneybird_http(moneybird_client, concurrency=concurrency),
-            monite=monite_http(monite_client, concurrency=concurrency),
+            moneybird=moneybird_http(
+                moneybird_client, concurrency=concurrency, retries=options.max_retries
+            ),
+            monite=monite_http(monite_client, concurrency=concurrency, retries=options.max_retries),
         )
         try:
             yield services

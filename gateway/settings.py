@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     upstream_max_connections: int = Field(
         default=50, ge=1, validation_alias=_env("GATEWAY_UPSTREAM_MAX_CONNECTIONS")
     )
+    request_deadline: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_REQUEST_DEADLINE"),
+        description="seconds one GraphQL request may spend on upstream calls, retries included",
+    )
+    upstream_max_retries: int = Field(
+        default=2,
+        ge=0,
+        validation_alias=_env("GATEWAY_UPSTREAM_MAX_RETRIES"),
+        description="retries of a call that is safe to repeat (reads, synchronization)",
+    )
     upstream_concurrency: int = Field(
         default=20,
         ge=1,

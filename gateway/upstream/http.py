@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,14 @@ import orjson
 from gateway.errors import (
     OutcomeUnknown,
     RateLimited,
+    UpstreamError,
     UpstreamForbidden,
     UpstreamNotFound,
     UpstreamRejected,
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
+from gateway.upstream import deadline
 from gateway.upstream.retry_after import parse_retry_after
 
 logger = logging.getLogger("gateway.upstream")
@@ -35,6 +38,17 @@ USER_AGENT = "contacts-gateway/0.1"
 # The statuses an upstream uses to refuse a request it understood; mutations turn
 # them into userErrors.
 _REJECTION_STATUSES = frozenset({400, 409, 422})
+# Answers from a proxy or an overloaded upstream: worth another try for a safe call.
+_TRANSIENT_STATUSES = frozenset({502, 503, 504})
+_BACKOFF_BASE = 0.1
+_BACKOFF_CAP = 2.0
+# A client is better served by RATE_LIMITED with retryAfter than by a request held longer.
+_MAX_RETRY_WAIT = 5.0
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter: a random wait up to base x 2^attempt, so retries do not stampede."""
+    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # noqa: S311
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class ClientOptions:
     pool_timeout: float
     max_connections: int
     transport: str = "aiohttp"
+    max_retries: int = 2
 
 
 def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
@@ -115,8 +130,11 @@ class UpstreamHTTP:
         name: str,
         read_error_message: ErrorMessageReader,
         concurrency: int = 20,
+        max_retries: int = 2,
     ) -> None:
         self.client = client
+        self.max_retries = max_retries
+        self.retries = 0
         self.name = name
         self._read_error_message = read_error_message
         # Caps the calls in flight to this upstream across all GraphQL requests.
@@ -148,6 +166,44 @@ class UpstreamHTTP:
         json: Any = None,
         is_write: bool = False,
     ) -> UpstreamResponse:
+        """Send a request; a call safe to repeat (`is_write=False`) is retried on
+        connection failures, 502/503/504 and 429, with jittered exponential backoff
+        or the upstream's Retry-After, within the request's deadline. Writes never are."""
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(
+                    method, path, headers=headers, params=params, json=json, is_write=is_write
+                )
+            except UpstreamUnavailable as exc:
+                if is_write or not exc.transient:
+                    raise
+                delay = _backoff(attempt)
+                failure: UpstreamError = exc
+            except RateLimited as exc:
+                if is_write:
+                    raise
+                delay = exc.retry_after
+                failure = exc
+            attempt += 1
+            left = deadline.remaining()
+            budget = _MAX_RETRY_WAIT if left is None else min(left, _MAX_RETRY_WAIT)
+            if attempt > self.max_retries or delay >= budget:
+                raise failure
+            self.retries += 1
+            logger.info("retrying %s %s in %.2fs (%s)", method, self.name, delay, failure.message)
+            await asyncio.sleep(delay)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        params: Any = None,
+        json: Any = None,
+        is_write: bool = False,
+    ) -> UpstreamResponse:
         """Send one request; its parsed JSON body (None when empty) and headers.
 
         `path` must already be built from validated, escaped ids. A write that
@@ -158,16 +214,23 @@ class UpstreamHTTP:
         if content is not None:
             request_headers["content-type"] = "application/json"
         request_headers.setdefault("accept", "application/json")
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            raise UpstreamUnavailable(
+                f"The request's deadline passed before {self.name} was called.", upstream=self.name
+            )
         try:
-            async with self._slots:
+            async with asyncio.timeout(left), self._slots:
                 response = await self.client.request(
                     method, path, headers=request_headers, params=params, content=content
                 )
         except (httpx.ConnectError, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to report as plainly unavailable.
             raise UpstreamUnavailable(
-                f"{self.name} could not be reached.", upstream=self.name
+                f"{self.name} could not be reached.", upstream=self.name, transient=True
             ) from exc
+        except TimeoutError as exc:
+            raise self._lost(is_write, "did not answer within the request's deadline") from exc
         except httpx.TimeoutException as exc:
             raise self._lost(is_write, "did not answer in time") from exc
         except httpx.HTTPError as exc:
@@ -181,7 +244,7 @@ class UpstreamHTTP:
                 "Read the object again before retrying.",
                 upstream=self.name,
             )
-        return UpstreamUnavailable(f"{self.name} {what}.", upstream=self.name)
+        return UpstreamUnavailable(f"{self.name} {what}.", upstream=self.name, transient=True)
 
     def _read(self, response: httpx.Response, *, is_write: bool) -> Any:
         status = response.status_code
@@ -223,7 +286,10 @@ class UpstreamHTTP:
                     status=status,
                 )
             raise UpstreamUnavailable(
-                f"{self.name} is unavailable (HTTP {status}).", upstream=self.name, status=status
+                f"{self.name} is unavailable (HTTP {status}).",
+                upstream=self.name,
+                status=status,
+                transient=status in _TRANSIENT_STATUSES,
             )
         logger.warning("unexpected status %s from %s", status, self.name)
         raise UpstreamUnavailable(

@@ -32,9 +32,15 @@ def read_error_message(body: Any) -> str | None:
     return None
 
 
-def monite_http(client: httpx.AsyncClient, *, concurrency: int) -> UpstreamHTTP:
+def monite_http(
+    client: httpx.AsyncClient, *, concurrency: int = 20, retries: int = 2
+) -> UpstreamHTTP:
     return UpstreamHTTP(
-        client, name=UPSTREAM, read_error_message=read_error_message, concurrency=concurrency
+        client,
+        name=UPSTREAM,
+        read_error_message=read_error_message,
+        concurrency=concurrency,
+        max_retries=retries,
     )
 
 
