@@ -9,15 +9,18 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from gateway.body_limit import BodyLimitMiddleware
+from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.http_view import GatewayGraphQL
 from gateway.request_id import RequestIdMiddleware
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
-from gateway.schema import schema
+from gateway.schema import build_schema
 from gateway.services import open_services
 from gateway.settings import Settings
 
@@ -69,7 +72,7 @@ def create_app(
             {"status": "ready" if ready else "starting"}, status_code=200 if ready else 503
         )
 
-    graphql = GatewayGraphQL(schema)
+    graphql = GatewayGraphQL(build_schema(settings), graphql_ide=settings.graphiql)
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -78,4 +81,20 @@ def create_app(
     if settings.uses_sandbox:
         sandbox_state = sandbox if sandbox is not None else SandboxState()
         routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
+    if settings.cors_origin_list:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["content-type", *CREDENTIAL_HEADERS, "x-request-id"],
+                expose_headers=["x-request-id"],
+                max_age=600,
+            ),
+        )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

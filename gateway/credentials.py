@@ -13,6 +13,12 @@ MONEYBIRD_TOKEN_HEADER = "x-moneybird-token"  # noqa: S105 - a header name, not 
 MONEYBIRD_ADMINISTRATION_HEADER = "x-moneybird-administration-id"
 MONITE_TOKEN_HEADER = "x-monite-token"  # noqa: S105 - a header name, not a secret
 MONITE_ENTITY_HEADER = "x-monite-entity-id"
+CREDENTIAL_HEADERS = (
+    MONEYBIRD_TOKEN_HEADER,
+    MONEYBIRD_ADMINISTRATION_HEADER,
+    MONITE_TOKEN_HEADER,
+    MONITE_ENTITY_HEADER,
+)
 
 
 @dataclass(frozen=True)

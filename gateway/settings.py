@@ -75,6 +75,25 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_HTTP_TRANSPORT"),
         description="aiohttp (measured faster) or httpcore (httpx's own)",
     )
+    max_query_depth: int = Field(default=10, ge=1, validation_alias=_env("GATEWAY_MAX_QUERY_DEPTH"))
+    max_aliases: int = Field(default=30, ge=0, validation_alias=_env("GATEWAY_MAX_ALIASES"))
+    max_tokens: int = Field(default=2000, ge=10, validation_alias=_env("GATEWAY_MAX_TOKENS"))
+    max_body_bytes: int = Field(
+        default=100_000, ge=1_000, validation_alias=_env("GATEWAY_MAX_BODY_BYTES")
+    )
+    max_ids: int = Field(
+        default=1000,
+        ge=1,
+        validation_alias=_env("GATEWAY_MAX_IDS"),
+        description="ids one list argument may hold (contactsByIds)",
+    )
+    introspection: bool = Field(default=True, validation_alias=_env("GATEWAY_INTROSPECTION"))
+    graphiql: bool = Field(default=True, validation_alias=_env("GATEWAY_GRAPHIQL"))
+    cors_origins: str = Field(
+        default="",
+        validation_alias=_env("GATEWAY_CORS_ORIGINS"),
+        description="comma-separated origins allowed to call the gateway from a browser",
+    )
     log_level: str = Field(default="info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 
     @field_validator("moneybird_administration_id")
@@ -105,3 +124,7 @@ class Settings(BaseSettings):
         if self.monite_entity_id is not None:
             return self.monite_entity_id
         return SANDBOX_ENTITY_ID if self.monite_is_sandbox else None
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -14,6 +23,7 @@ from gateway.schema.counterparts.mutations import CounterpartMutations
 from gateway.schema.counterparts.queries import CounterpartQueries
 from gateway.schema.extensions.error_contract import ErrorContract
 from gateway.schema.scalars import SCALARS
+from gateway.settings import Settings
 
 
 @strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
@@ -36,16 +46,26 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the limits of `settings` (defaults when None)."""
+    limits = settings if settings is not None else Settings()
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ValidationCache(maxsize=256),
+        ErrorContract,
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
-        extensions=[
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-            ErrorContract,
-        ],
+        config=StrawberryConfig(
+            auto_camel_case=True, scalar_map=SCALARS, disable_field_suggestions=True
+        ),
+        extensions=extensions,
     )
 
 

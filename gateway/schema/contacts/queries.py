@@ -27,7 +27,6 @@ from gateway.upstream.moneybird import ContactPage, MoneybirdClient
 Info = strawberry.Info[RequestContext, None]
 
 DEFAULT_PAGE_SIZE = 25
-MAX_IDS_PER_QUERY = 1000
 _CURSOR_KIND = "contact"
 
 
@@ -177,14 +176,16 @@ class ContactQueries:
 
     @strawberry.field(
         description=(
-            f"Contacts by Moneybird id, in the order asked, null where one does not exist. "
-            f"At most {MAX_IDS_PER_QUERY} ids; fetched 100 a call, concurrently."
+            "Contacts by Moneybird id, in the order asked, null where one does not exist. "
+            "At most GATEWAY_MAX_IDS ids (1000 unless configured); fetched 100 a call, "
+            "concurrently."
         )
     )
     async def contacts_by_ids(self, info: Info, ids: list[strawberry.ID]) -> list[Contact | None]:
-        if len(ids) > MAX_IDS_PER_QUERY:
+        max_ids = info.context.services.settings.max_ids
+        if len(ids) > max_ids:
             raise BadUserInput(
-                f"`ids` may hold at most {MAX_IDS_PER_QUERY} ids; got {len(ids)}.",
+                f"`ids` may hold at most {max_ids} ids; got {len(ids)}.",
                 argument="ids",
             )
         keys = [moneybird_id(value, argument="ids") for value in ids]
