@@ -1,4 +1,4 @@
-"""The gateway as an ASGI app: /graphql (GraphiQL on GET), /healthz, /readyz,
+"""The gateway as an ASGI app: /graphql (GraphiQL on GET), /healthz, /readyz, /metrics,
 and the embedded sandbox under /sandbox when an upstream is not configured."""
 
 from __future__ import annotations
@@ -7,16 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.http_view import GatewayGraphQL
+from gateway.observability.metrics import REGISTRY
 from gateway.request_id import RequestIdMiddleware
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
@@ -72,11 +74,15 @@ def create_app(
             {"status": "ready" if ready else "starting"}, status_code=200 if ready else 503
         )
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     graphql = GatewayGraphQL(build_schema(settings), graphql_ide=settings.graphiql)
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     if settings.uses_sandbox:
         sandbox_state = sandbox if sandbox is not None else SandboxState()

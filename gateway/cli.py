@@ -12,6 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from gateway.app import create_app
+from gateway.observability.logs import configure_logging
 from gateway.settings import Settings
 
 logger = logging.getLogger("gateway")
@@ -30,9 +31,7 @@ def serve(host: str, port: int) -> int:
     except ValidationError as exc:
         print(f"gateway: invalid settings:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     public_url = f"http://{_loopback_for(host)}:{port}"
     app = create_app(settings, public_url=public_url)
     if settings.uses_sandbox:
@@ -58,6 +57,9 @@ def serve(host: str, port: int) -> int:
         log_level=settings.log_level,
         proxy_headers=False,
         server_header=False,
+        log_config=None,  # keep our JSON handler for uvicorn's loggers too
+        access_log=False,  # the gateway logs one line per operation instead
+        timeout_graceful_shutdown=int(settings.request_deadline) + 5,
     )
     return 0
 

@@ -13,7 +13,7 @@ from strawberry.asgi import GraphQL
 from gateway.context import RequestContext
 from gateway.credentials import Credentials
 from gateway.services import Services
-from gateway.upstream import deadline
+from gateway.upstream import request_scope
 
 
 class GatewayGraphQL(GraphQL[RequestContext, None]):
@@ -29,7 +29,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         services: Services = request.app.state.services
-        deadline.start(services.settings.request_deadline)
+        request_scope.start(services.settings.request_deadline)
         return RequestContext(
             request=request,  # type: ignore[arg-type]
             response=response,  # type: ignore[arg-type]

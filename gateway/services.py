@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from gateway.settings import Settings
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.http import ClientOptions, UpstreamHTTP, open_client
 from gateway.upstream.moneybird import moneybird_http
 from gateway.upstream.monite import monite_http
@@ -40,6 +41,13 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     options = client_options(settings)
     concurrency = settings.upstream_concurrency
+    retries = settings.upstream_max_retries
+
+    def breaker() -> CircuitBreaker:
+        return CircuitBreaker(
+            threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown
+        )
+
     async with (
         open_client(moneybird_base_url, options) as moneybird_client,
         open_client(monite_base_url, options) as monite_client,
@@ -47,9 +55,11 @@ async def open_services(
         services = Services(
             settings=settings,
             moneybird=moneybird_http(
-                moneybird_client, concurrency=concurrency, retries=options.max_retries
+                moneybird_client, concurrency=concurrency, retries=retries, breaker=breaker()
             ),
-            monite=monite_http(monite_client, concurrency=concurrency, retries=options.max_retries),
+            monite=monite_http(
+                monite_client, concurrency=concurrency, retries=retries, breaker=breaker()
+            ),
         )
         try:
             yield services

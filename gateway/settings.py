@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_UPSTREAM_MAX_RETRIES"),
         description="retries of a call that is safe to repeat (reads, synchronization)",
     )
+    breaker_threshold: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=_env("GATEWAY_BREAKER_THRESHOLD"),
+        description="consecutive upstream failures that open the circuit",
+    )
+    breaker_cooldown: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_BREAKER_COOLDOWN"),
+        description="seconds an open circuit fails fast before it lets a probe through",
+    )
     upstream_concurrency: int = Field(
         default=20,
         ge=1,

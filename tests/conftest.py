@@ -44,6 +44,8 @@ def gateway_settings(sandbox_url: str, **overrides: Any) -> Settings:
         "monite_base_url": f"{sandbox_url}/monite",
         "moneybird_administration_id": "123456789",
         "monite_entity_id": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
+        # Tests share one gateway and inject failures on purpose: the breaker has its own test.
+        "breaker_threshold": 1000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -22,6 +22,7 @@ from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.counterparts.mutations import CounterpartMutations
 from gateway.schema.counterparts.queries import CounterpartQueries
 from gateway.schema.extensions.error_contract import ErrorContract
+from gateway.schema.extensions.operation_log import OperationLog
 from gateway.schema.scalars import SCALARS
 from gateway.settings import Settings
 
@@ -50,6 +51,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits of `settings` (defaults when None)."""
     limits = settings if settings is not None else Settings()
     extensions: list[Any] = [
+        OperationLog,
         lambda: ParserCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),

@@ -28,7 +28,14 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.upstream import deadline
+from gateway.observability.metrics import (
+    BREAKER_STATE,
+    UPSTREAM_CALLS,
+    UPSTREAM_RETRIES,
+    endpoint_template,
+)
+from gateway.upstream import request_scope
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.retry_after import parse_retry_after
 
 logger = logging.getLogger("gateway.upstream")
@@ -131,10 +138,11 @@ class UpstreamHTTP:
         read_error_message: ErrorMessageReader,
         concurrency: int = 20,
         max_retries: int = 2,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.client = client
         self.max_retries = max_retries
-        self.retries = 0
+        self.breaker = breaker or CircuitBreaker(threshold=5, cooldown=10.0)
         self.name = name
         self._read_error_message = read_error_message
         # Caps the calls in flight to this upstream across all GraphQL requests.
@@ -186,11 +194,11 @@ class UpstreamHTTP:
                 delay = exc.retry_after
                 failure = exc
             attempt += 1
-            left = deadline.remaining()
+            left = request_scope.remaining()
             budget = _MAX_RETRY_WAIT if left is None else min(left, _MAX_RETRY_WAIT)
             if attempt > self.max_retries or delay >= budget:
                 raise failure
-            self.retries += 1
+            UPSTREAM_RETRIES.labels(self.name).inc()
             logger.info("retrying %s %s in %.2fs (%s)", method, self.name, delay, failure.message)
             await asyncio.sleep(delay)
 
@@ -214,16 +222,19 @@ class UpstreamHTTP:
         if content is not None:
             request_headers["content-type"] = "application/json"
         request_headers.setdefault("accept", "application/json")
-        left = deadline.remaining()
+        left = request_scope.remaining()
         if left is not None and left <= 0:
             raise UpstreamUnavailable(
                 f"The request's deadline passed before {self.name} was called.", upstream=self.name
             )
+        if not self.breaker.allow():
+            raise UpstreamUnavailable(
+                f"{self.name} has been failing; calls are paused for "
+                f"{self.breaker.retry_in():.1f} more seconds.",
+                upstream=self.name,
+            )
         try:
-            async with asyncio.timeout(left), self._slots:
-                response = await self.client.request(
-                    method, path, headers=request_headers, params=params, content=content
-                )
+            response = await self._send(method, path, request_headers, params, content, left)
         except (httpx.ConnectError, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to report as plainly unavailable.
             raise UpstreamUnavailable(
@@ -235,7 +246,44 @@ class UpstreamHTTP:
             raise self._lost(is_write, "did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise self._lost(is_write, "closed the connection before answering") from exc
-        return UpstreamResponse(self._read(response, is_write=is_write), response.headers)
+        try:
+            body = self._read(response, is_write=is_write)
+        except UpstreamError as exc:
+            # A refusal (4xx, 429) comes from a healthy upstream; only failures count.
+            self._record(healthy=not isinstance(exc, UpstreamUnavailable))
+            raise
+        self._record(healthy=True)
+        return UpstreamResponse(body, response.headers)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        params: Any,
+        content: bytes | None,
+        time_left: float | None,
+    ) -> httpx.Response:
+        endpoint = endpoint_template(path)
+        request_scope.count_call()
+        try:
+            async with asyncio.timeout(time_left), self._slots:
+                response = await self.client.request(
+                    method, path, headers=headers, params=params, content=content
+                )
+        except Exception:
+            UPSTREAM_CALLS.labels(self.name, method, endpoint, "error").inc()
+            self._record(healthy=False)
+            raise
+        UPSTREAM_CALLS.labels(self.name, method, endpoint, str(response.status_code)).inc()
+        return response
+
+    def _record(self, *, healthy: bool) -> None:
+        if healthy:
+            self.breaker.record_success()
+        else:
+            self.breaker.record_failure()
+        BREAKER_STATE.labels(self.name).set(self.breaker.state.value)
 
     def _lost(self, is_write: bool, what: str) -> UpstreamUnavailable:
         if is_write:

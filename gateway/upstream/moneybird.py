@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Moneybird"
@@ -38,7 +39,11 @@ def read_error_message(body: Any) -> str | None:
 
 
 def moneybird_http(
-    client: httpx.AsyncClient, *, concurrency: int = 20, retries: int = 2
+    client: httpx.AsyncClient,
+    *,
+    concurrency: int = 20,
+    retries: int = 2,
+    breaker: CircuitBreaker | None = None,
 ) -> UpstreamHTTP:
     return UpstreamHTTP(
         client,
@@ -46,6 +51,7 @@ def moneybird_http(
         read_error_message=read_error_message,
         concurrency=concurrency,
         max_retries=retries,
+        breaker=breaker,
     )
 
 

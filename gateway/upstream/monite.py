@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Monite"
@@ -33,7 +34,11 @@ def read_error_message(body: Any) -> str | None:
 
 
 def monite_http(
-    client: httpx.AsyncClient, *, concurrency: int = 20, retries: int = 2
+    client: httpx.AsyncClient,
+    *,
+    concurrency: int = 20,
+    retries: int = 2,
+    breaker: CircuitBreaker | None = None,
 ) -> UpstreamHTTP:
     return UpstreamHTTP(
         client,
@@ -41,6 +46,7 @@ def monite_http(
         read_error_message=read_error_message,
         concurrency=concurrency,
         max_retries=retries,
+        breaker=breaker,
     )
 
 

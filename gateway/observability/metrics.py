@@ -1,0 +1,49 @@
+"""Prometheus metrics, served at /metrics.
+
+Endpoint labels are path templates (ids replaced by `:id`) so that their number
+stays small whatever clients ask for.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "gateway_requests", "GraphQL operations by outcome", ["outcome"], registry=REGISTRY
+)
+REQUEST_SECONDS = Histogram(
+    "gateway_request_seconds",
+    "GraphQL operation duration",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+    registry=REGISTRY,
+)
+UPSTREAM_CALLS = Counter(
+    "gateway_upstream_calls",
+    "Upstream calls by upstream, endpoint and status",
+    ["upstream", "method", "endpoint", "status"],
+    registry=REGISTRY,
+)
+UPSTREAM_RETRIES = Counter(
+    "gateway_upstream_retries", "Retries of calls safe to repeat", ["upstream"], registry=REGISTRY
+)
+BREAKER_STATE = Gauge(
+    "gateway_upstream_breaker_state",
+    "Circuit breaker state: 0 closed, 1 open, 2 half-open",
+    ["upstream"],
+    registry=REGISTRY,
+)
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_NUMBER = re.compile(r"(?<=/)\d+(?=[/.]|$)")
+_CUSTOMER_ID = re.compile(r"(?<=/customer_id/)[^/]+(?=\.json$)")
+
+
+def endpoint_template(path: str) -> str:
+    """`123/contacts/456.json` -> `:id/contacts/:id.json`."""
+    path = _UUID.sub(":id", "/" + path.lstrip("/"))
+    path = _CUSTOMER_ID.sub(":id", path)
+    return _NUMBER.sub(":id", path)

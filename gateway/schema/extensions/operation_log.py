@@ -1,0 +1,42 @@
+"""One structured log line and the request metrics for every GraphQL operation:
+request id, operation name, duration, upstream calls, error codes. Never tokens."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from gateway.observability.metrics import REQUEST_SECONDS, REQUESTS
+from gateway.upstream import request_scope
+
+logger = logging.getLogger("gateway.requests")
+
+
+class OperationLog(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        duration = time.perf_counter() - started
+        context = self.execution_context
+        result = context.result
+        errors = getattr(result, "errors", None) or []
+        codes = sorted({str((error.extensions or {}).get("code", "INTERNAL")) for error in errors})
+        data = getattr(result, "data", None)
+        outcome = "ok" if not errors else ("partial" if data else "error")
+        REQUESTS.labels(outcome).inc()
+        REQUEST_SECONDS.observe(duration)
+        request = getattr(context.context, "request", None)
+        extra: dict[str, Any] = {
+            "request_id": getattr(getattr(request, "state", None), "request_id", None),
+            "operation": context.operation_name,
+            "operation_type": getattr(context.operation_type, "value", None),
+            "duration_ms": round(duration * 1000, 2),
+            "upstream_calls": request_scope.calls_made(),
+            "outcome": outcome,
+            "error_codes": codes,
+        }
+        logger.info("graphql operation", extra=extra)
