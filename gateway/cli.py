@@ -64,11 +64,11 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
-def serve_sandbox(host: str, port: int, latency: float) -> int:
+def serve_sandbox(host: str, port: int, latency: float, log_limit: int) -> int:
     from gateway.sandbox.app import create_sandbox_app
     from gateway.sandbox.state import SandboxState
 
-    state = SandboxState()
+    state = SandboxState(log_limit=log_limit)
     for faults in state.faults.values():
         faults.latency = latency
     print(f"Sandbox: Moneybird at http://{host}:{port}/moneybird", flush=True)
@@ -95,9 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox_parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to every upstream answer"
     )
+    sandbox_parser.add_argument(
+        "--log-limit", type=int, default=10_000, help="requests kept in the request log"
+    )
     args = parser.parse_args(argv)
     if args.command == "sandbox":
-        return serve_sandbox(args.host, args.port, args.latency)
+        return serve_sandbox(args.host, args.port, args.latency, args.log_limit)
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "schema":

@@ -48,7 +48,8 @@ class SandboxState:
     contact_count: int = 300
     counterpart_count: int = 60
     entity_id: str = seed.ENTITY_ID
-    log: RequestLog = field(default_factory=RequestLog)
+    log_limit: int = 10_000
+    log: RequestLog = field(init=False)
     faults: dict[str, Faults] = field(
         default_factory=lambda: {"moneybird": Faults(), "monite": Faults()}
     )
@@ -56,6 +57,7 @@ class SandboxState:
     monite: MoniteData = field(init=False)
 
     def __post_init__(self) -> None:
+        self.log = RequestLog(self.log_limit)
         self.reset()
 
     def reset(self) -> None:

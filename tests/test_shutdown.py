@@ -1,0 +1,79 @@
+"""Graceful shutdown: on SIGTERM, requests in flight finish, new ones are refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from gateway.sandbox.state import SandboxState
+from tests.test_cli import free_port
+
+
+def test_sigterm_lets_requests_in_flight_finish(sandbox: SandboxState, sandbox_url: str) -> None:
+    # given a gateway in front of a sandbox that takes 1 s to answer
+    sandbox.faults["moneybird"].latency = 1.0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))}
+    env |= {
+        "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
+        "MONITE_BASE_URL": f"{sandbox_url}/monite",
+        "MONEYBIRD_ADMINISTRATION_ID": "123456789",
+        "GATEWAY_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/healthz")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "gateway did not start"
+                time.sleep(0.1)
+        answer: dict[str, Any] = {}
+
+        def in_flight() -> None:
+            response = httpx.post(
+                f"{url}/graphql",
+                json={"query": '{ contact(id: "1") { id } }'},
+                headers={"X-Moneybird-Token": "t"},
+                timeout=10,
+            )
+            answer["status"] = response.status_code
+            answer["body"] = response.json()
+
+        worker = threading.Thread(target=in_flight)
+        worker.start()
+        time.sleep(0.4)
+        # when
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        refused = False
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+        except httpx.TransportError:
+            refused = True
+        worker.join(timeout=10)
+        # then
+        assert answer["status"] == 200
+        assert answer["body"] == {"data": {"contact": None}}
+        assert refused
+        # uvicorn re-raises SIGTERM after a clean shutdown, as a process should
+        assert process.wait(timeout=10) in (0, -signal.SIGTERM)
+    finally:
+        sandbox.faults["moneybird"].latency = 0
+        if process.poll() is None:
+            process.kill()
