@@ -154,6 +154,8 @@ def main() -> None:
                 str(sandbox_port),
                 "--latency",
                 str(args.latency),
+                "--log-limit",
+                "1000000",
             ],
             env,
             f"{sandbox_url}/_sandbox/requests",
