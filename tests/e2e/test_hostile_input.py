@@ -84,3 +84,24 @@ def test_cors_allows_only_listed_origins(strict_url: str) -> None:
     )
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in refused.headers
+
+
+def test_batched_operations_are_refused(gateway_url: str, sandbox: SandboxState) -> None:
+    response = httpx.post(
+        f"{gateway_url}/graphql",
+        json=[{"query": '{ contact(id: "1") { id } }'}] * 2,
+        headers=MONEYBIRD_HEADERS,
+    )
+    assert response.status_code == 400
+    assert "Batching is not enabled" in response.text
+    assert sandbox.requests() == []
+
+
+def test_a_body_that_is_not_json_is_a_400(gateway_url: str, sandbox: SandboxState) -> None:
+    response = httpx.post(
+        f"{gateway_url}/graphql",
+        content=b"{not json",
+        headers={**MONEYBIRD_HEADERS, "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert sandbox.requests() == []

@@ -94,3 +94,34 @@ def test_a_body_of_the_wrong_shape_fails_only_that_field() -> None:
     result = run('{ contact(id: "1") { id } __typename }', {"not": "a list"})
     assert result["data"] == {"contact": None, "__typename": "Query"}
     assert result["errors"][0].extensions["code"] == "UPSTREAM_UNAVAILABLE"
+
+
+def test_an_unexpected_exception_is_masked_and_logged(caplog: Any) -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise ValueError("secret internals: token=abc")
+
+    async def execute() -> Any:
+        async with httpx.AsyncClient(
+            base_url="https://moneybird.test/", transport=httpx.MockTransport(explode)
+        ) as client:
+            services = Services(
+                settings=Settings(moneybird_base_url="https://moneybird.test"),
+                moneybird=moneybird_http(client),
+                monite=moneybird_http(client),  # unused here
+            )
+            request = Request(
+                {"type": "http", "headers": [], "method": "POST", "state": {"request_id": "r-1"}}
+            )
+            context = RequestContext(
+                request=request,
+                response=Response(),
+                services=services,
+                credentials=Credentials(moneybird_token="t", moneybird_administration_id="123"),
+            )
+            return await schema.execute('{ contact(id: "1") { id } }', context_value=context)
+
+    result = asyncio.run(execute())
+    [error] = result.errors
+    assert error.message == "Unexpected error."
+    assert error.extensions == {"code": "INTERNAL", "requestId": "r-1"}
+    assert "secret internals" in caplog.text  # in the server log, not in the response
