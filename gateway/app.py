@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.http_view import GatewayGraphQL
+from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import REGISTRY
 from gateway.request_id import RequestIdMiddleware
 from gateway.sandbox.app import create_sandbox_app
@@ -104,3 +105,10 @@ def create_app(
             ),
         )
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def create_production_app() -> Starlette:
+    """The app each `gateway serve` worker process builds from the environment."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

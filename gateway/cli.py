@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -25,7 +27,7 @@ def _loopback_for(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, workers: int | None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -33,7 +35,6 @@ def serve(host: str, port: int) -> int:
         return 2
     configure_logging(settings.log_level)
     public_url = f"http://{_loopback_for(host)}:{port}"
-    app = create_app(settings, public_url=public_url)
     if settings.uses_sandbox:
         which = [
             name
@@ -50,8 +51,18 @@ def serve(host: str, port: int) -> int:
             public_url,
         )
     print(f"GraphiQL: {public_url}/graphql", flush=True)
+    # The sandbox keeps its data in memory: it needs the one process that serves it.
+    count = 1 if settings.uses_sandbox else (workers or settings.workers or os.cpu_count() or 1)
+    options: dict[str, Any] = {}
+    if count > 1:
+        # Each worker builds its own app (and upstream clients) from the environment.
+        target: Any = "gateway.app:create_production_app"
+        options = {"factory": True, "workers": count}
+    else:
+        target = create_app(settings, public_url=public_url)
     uvicorn.run(
-        app,
+        target,
+        **options,
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -88,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run the GraphQL gateway")
     serve_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve_parser.add_argument(
+        "--workers", type=int, default=None, help="processes (GATEWAY_WORKERS, else one per CPU)"
+    )
     commands.add_parser("schema", help="print the GraphQL schema (SDL), as in schema.graphql")
     sandbox_parser = commands.add_parser("sandbox", help="run the embedded sandbox on its own")
     sandbox_parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
@@ -102,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         return serve_sandbox(args.host, args.port, args.latency, args.log_limit)
     if args.command == "serve":
-        return serve(args.host, args.port)
+        return serve(args.host, args.port, args.workers)
     if args.command == "schema":
         print(schema_sdl(), end="")
         return 0

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_CORS_ORIGINS"),
         description="comma-separated origins allowed to call the gateway from a browser",
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=_env("GATEWAY_WORKERS"),
+        description="server processes; unset: one per CPU (one on the embedded sandbox)",
+    )
     log_level: str = Field(default="info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 
     @field_validator("moneybird_administration_id")
