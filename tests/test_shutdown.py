@@ -60,7 +60,7 @@ def test_sigterm_lets_requests_in_flight_finish(sandbox: SandboxState, sandbox_u
         time.sleep(0.4)
         # when
         process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
+        time.sleep(0.5)
         refused = False
         try:
             httpx.get(f"{url}/healthz", timeout=1)

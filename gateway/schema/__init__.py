@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -21,6 +14,11 @@ from gateway.schema.contacts.mutations import ContactMutations
 from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.counterparts.mutations import CounterpartMutations
 from gateway.schema.counterparts.queries import CounterpartQueries
+from gateway.schema.extensions.cached_validation import (
+    CachedValidation,
+    Validator,
+    make_validator,
+)
 from gateway.schema.extensions.error_contract import ErrorContract
 from gateway.schema.extensions.operation_log import OperationLog
 from gateway.schema.scalars import SCALARS
@@ -50,18 +48,16 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits of `settings` (defaults when None)."""
     limits = settings if settings is not None else Settings()
+    # Filled once the schema exists: the validator needs the built GraphQL schema.
+    validators: list[Validator] = []
     extensions: list[Any] = [
         OperationLog,
         lambda: ParserCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: ValidationCache(maxsize=256),
+        lambda: CachedValidation(validators[0]),
         ErrorContract,
     ]
-    if not limits.introspection:
-        extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    built = GatewaySchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(
@@ -69,6 +65,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
         extensions=extensions,
     )
+    validators.append(
+        make_validator(
+            built._schema,
+            max_depth=limits.max_query_depth,
+            max_aliases=limits.max_aliases,
+            extra_rules=() if limits.introspection else (NoSchemaIntrospectionCustomRule,),
+        )
+    )
+    return built
 
 
 schema = build_schema()
