@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gateway.schema import reader
+from gateway.schema.lazy import view_type
 from gateway.schema.relay import PageInfo
 from gateway.schema.scalars import BigInt, big_int
 
@@ -81,22 +82,7 @@ class Note:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> Note:
-        return cls(
-            id=strawberry.ID(reader.identifier(raw, "id") or ""),
-            administration_id=_id(raw, "administration_id"),
-            entity_id=_id(raw, "entity_id"),
-            entity_type=reader.text(raw, "entity_type"),
-            user_id=_id(raw, "user_id"),
-            assignee_id=_id(raw, "assignee_id"),
-            todo=bool(reader.boolean(raw, "todo")),
-            note=reader.text(raw, "note"),
-            completed_at=reader.timestamp(raw, "completed_at"),
-            completed_by_id=_id(raw, "completed_by_id"),
-            todo_type=reader.text(raw, "todo_type"),
-            data=reader.json_object(raw, "data"),
-            created_at=reader.timestamp(raw, "created_at"),
-            updated_at=reader.timestamp(raw, "updated_at"),
-        )
+        return cast(Note, _NoteView(raw))
 
 
 @strawberry.type(description="Something that happened to a contact, as Moneybird logged it.")
@@ -116,16 +102,7 @@ class ContactEvent:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> ContactEvent:
-        return cls(
-            administration_id=_id(raw, "administration_id"),
-            user_id=_id(raw, "user_id"),
-            action=reader.text(raw, "action") or "",
-            link_entity_id=_id(raw, "link_entity_id"),
-            link_entity_type=reader.text(raw, "link_entity_type"),
-            data=reader.json_object(raw, "data"),
-            created_at=reader.timestamp(raw, "created_at"),
-            updated_at=reader.timestamp(raw, "updated_at"),
-        )
+        return cast(ContactEvent, _ContactEventView(raw))
 
 
 @strawberry.type(description="The value of an administration-defined custom field on a contact.")
@@ -136,11 +113,7 @@ class CustomField:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> CustomField:
-        return cls(
-            id=strawberry.ID(reader.identifier(raw, "id") or ""),
-            name=reader.text(raw, "name"),
-            value=reader.text(raw, "value"),
-        )
+        return cast(CustomField, _CustomFieldView(raw))
 
 
 @strawberry.type(description="A person at a contact (a company's employee, say).")
@@ -159,19 +132,7 @@ class ContactPerson:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> ContactPerson:
-        return cls(
-            id=strawberry.ID(reader.identifier(raw, "id") or ""),
-            contact_id=_id(raw, "contact_id"),
-            administration_id=_id(raw, "administration_id"),
-            firstname=reader.text(raw, "firstname"),
-            lastname=reader.text(raw, "lastname"),
-            phone=reader.text(raw, "phone"),
-            email=reader.text(raw, "email"),
-            department=reader.text(raw, "department"),
-            created_at=reader.timestamp(raw, "created_at"),
-            updated_at=reader.timestamp(raw, "updated_at"),
-            version=big_int(reader.integer(raw, "version")),
-        )
+        return cast(ContactPerson, _ContactPersonView(raw))
 
 
 @strawberry.type(
@@ -264,75 +225,7 @@ class Contact:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> Contact:
-        t = reader.text
-        return cls(
-            id=strawberry.ID(reader.identifier(raw, "id") or ""),
-            administration_id=_id(raw, "administration_id"),
-            company_name=t(raw, "company_name"),
-            firstname=t(raw, "firstname"),
-            lastname=t(raw, "lastname"),
-            address1=t(raw, "address1"),
-            address2=t(raw, "address2"),
-            zipcode=t(raw, "zipcode"),
-            city=t(raw, "city"),
-            country=t(raw, "country"),
-            phone=t(raw, "phone"),
-            delivery_method=reader.enum_member(
-                DeliveryMethod, raw, "delivery_method", DeliveryMethod.UNKNOWN
-            ),
-            delivery_method_raw=t(raw, "delivery_method"),
-            customer_id=t(raw, "customer_id"),
-            tax_number=t(raw, "tax_number"),
-            chamber_of_commerce=t(raw, "chamber_of_commerce"),
-            bank_account=t(raw, "bank_account"),
-            is_trusted=reader.boolean(raw, "is_trusted"),
-            max_transfer_amount=reader.number(raw, "max_transfer_amount"),
-            attention=t(raw, "attention"),
-            email=t(raw, "email"),
-            email_ubl=reader.boolean(raw, "email_ubl"),
-            send_invoices_to_attention=t(raw, "send_invoices_to_attention"),
-            send_invoices_to_email=t(raw, "send_invoices_to_email"),
-            send_estimates_to_attention=t(raw, "send_estimates_to_attention"),
-            send_estimates_to_email=t(raw, "send_estimates_to_email"),
-            direct_debit=reader.boolean(raw, "direct_debit"),
-            sepa_active=reader.boolean(raw, "sepa_active"),
-            sepa_iban=t(raw, "sepa_iban"),
-            sepa_iban_account_name=t(raw, "sepa_iban_account_name"),
-            sepa_bic=t(raw, "sepa_bic"),
-            sepa_mandate_id=t(raw, "sepa_mandate_id"),
-            sepa_mandate_date=reader.calendar_date(raw, "sepa_mandate_date"),
-            sepa_sequence_type=reader.enum_member(
-                SepaSequenceType, raw, "sepa_sequence_type", SepaSequenceType.UNKNOWN
-            ),
-            sepa_sequence_type_raw=t(raw, "sepa_sequence_type"),
-            credit_card_number=t(raw, "credit_card_number"),
-            credit_card_reference=t(raw, "credit_card_reference"),
-            credit_card_type=reader.enum_member(
-                CreditCardType, raw, "credit_card_type", CreditCardType.UNKNOWN
-            ),
-            credit_card_type_raw=t(raw, "credit_card_type"),
-            tax_number_validated_at=reader.timestamp(raw, "tax_number_validated_at"),
-            tax_number_valid=reader.boolean(raw, "tax_number_valid"),
-            invoice_workflow_id=_id(raw, "invoice_workflow_id"),
-            estimate_workflow_id=_id(raw, "estimate_workflow_id"),
-            si_identifier=t(raw, "si_identifier"),
-            si_identifier_type=t(raw, "si_identifier_type"),
-            moneybird_payments_mandate=reader.boolean(raw, "moneybird_payments_mandate"),
-            created_at=reader.timestamp(raw, "created_at"),
-            updated_at=reader.timestamp(raw, "updated_at"),
-            version=big_int(reader.integer(raw, "version")),
-            sales_invoices_url=t(raw, "sales_invoices_url"),
-            archived=reader.boolean(raw, "archived"),
-            display_name=display_name(raw),
-            notes=[Note.from_upstream(item) for item in reader.objects(raw, "notes")],
-            events=[ContactEvent.from_upstream(item) for item in reader.objects(raw, "events")],
-            custom_fields=[
-                CustomField.from_upstream(item) for item in reader.objects(raw, "custom_fields")
-            ],
-            contact_people=[
-                ContactPerson.from_upstream(item) for item in reader.objects(raw, "contact_people")
-            ],
-        )
+        return cast(Contact, _ContactView(raw))
 
 
 def display_name(raw: dict[str, Any]) -> str:
@@ -374,3 +267,144 @@ class ContactConnection:
 def _id(raw: dict[str, Any], key: str) -> strawberry.ID | None:
     value = reader.identifier(raw, key)
     return None if value is None else strawberry.ID(value)
+
+
+_NoteView = view_type(
+    "NoteView",
+    {
+        "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
+        "administration_id": lambda raw: _id(raw, "administration_id"),
+        "entity_id": lambda raw: _id(raw, "entity_id"),
+        "entity_type": lambda raw: reader.text(raw, "entity_type"),
+        "user_id": lambda raw: _id(raw, "user_id"),
+        "assignee_id": lambda raw: _id(raw, "assignee_id"),
+        "todo": lambda raw: bool(reader.boolean(raw, "todo")),
+        "note": lambda raw: reader.text(raw, "note"),
+        "completed_at": lambda raw: reader.timestamp(raw, "completed_at"),
+        "completed_by_id": lambda raw: _id(raw, "completed_by_id"),
+        "todo_type": lambda raw: reader.text(raw, "todo_type"),
+        "data": lambda raw: reader.json_object(raw, "data"),
+        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
+        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+    },
+)
+
+_ContactEventView = view_type(
+    "ContactEventView",
+    {
+        "administration_id": lambda raw: _id(raw, "administration_id"),
+        "user_id": lambda raw: _id(raw, "user_id"),
+        "action": lambda raw: reader.text(raw, "action") or "",
+        "link_entity_id": lambda raw: _id(raw, "link_entity_id"),
+        "link_entity_type": lambda raw: reader.text(raw, "link_entity_type"),
+        "data": lambda raw: reader.json_object(raw, "data"),
+        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
+        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+    },
+)
+
+_CustomFieldView = view_type(
+    "CustomFieldView",
+    {
+        "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
+        "name": lambda raw: reader.text(raw, "name"),
+        "value": lambda raw: reader.text(raw, "value"),
+    },
+)
+
+_ContactPersonView = view_type(
+    "ContactPersonView",
+    {
+        "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
+        "contact_id": lambda raw: _id(raw, "contact_id"),
+        "administration_id": lambda raw: _id(raw, "administration_id"),
+        "firstname": lambda raw: reader.text(raw, "firstname"),
+        "lastname": lambda raw: reader.text(raw, "lastname"),
+        "phone": lambda raw: reader.text(raw, "phone"),
+        "email": lambda raw: reader.text(raw, "email"),
+        "department": lambda raw: reader.text(raw, "department"),
+        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
+        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "version": lambda raw: big_int(reader.integer(raw, "version")),
+    },
+)
+
+_ContactView = view_type(
+    "ContactView",
+    {
+        "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
+        "administration_id": lambda raw: _id(raw, "administration_id"),
+        "company_name": lambda raw: reader.text(raw, "company_name"),
+        "firstname": lambda raw: reader.text(raw, "firstname"),
+        "lastname": lambda raw: reader.text(raw, "lastname"),
+        "address1": lambda raw: reader.text(raw, "address1"),
+        "address2": lambda raw: reader.text(raw, "address2"),
+        "zipcode": lambda raw: reader.text(raw, "zipcode"),
+        "city": lambda raw: reader.text(raw, "city"),
+        "country": lambda raw: reader.text(raw, "country"),
+        "phone": lambda raw: reader.text(raw, "phone"),
+        "delivery_method": lambda raw: reader.enum_member(
+            DeliveryMethod, raw, "delivery_method", DeliveryMethod.UNKNOWN
+        ),
+        "delivery_method_raw": lambda raw: reader.text(raw, "delivery_method"),
+        "customer_id": lambda raw: reader.text(raw, "customer_id"),
+        "tax_number": lambda raw: reader.text(raw, "tax_number"),
+        "chamber_of_commerce": lambda raw: reader.text(raw, "chamber_of_commerce"),
+        "bank_account": lambda raw: reader.text(raw, "bank_account"),
+        "is_trusted": lambda raw: reader.boolean(raw, "is_trusted"),
+        "max_transfer_amount": lambda raw: reader.number(raw, "max_transfer_amount"),
+        "attention": lambda raw: reader.text(raw, "attention"),
+        "email": lambda raw: reader.text(raw, "email"),
+        "email_ubl": lambda raw: reader.boolean(raw, "email_ubl"),
+        "send_invoices_to_attention": lambda raw: reader.text(
+            raw, "send_invoices_to_attention"
+        ),
+        "send_invoices_to_email": lambda raw: reader.text(raw, "send_invoices_to_email"),
+        "send_estimates_to_attention": lambda raw: reader.text(
+            raw, "send_estimates_to_attention"
+        ),
+        "send_estimates_to_email": lambda raw: reader.text(
+            raw, "send_estimates_to_email"
+        ),
+        "direct_debit": lambda raw: reader.boolean(raw, "direct_debit"),
+        "sepa_active": lambda raw: reader.boolean(raw, "sepa_active"),
+        "sepa_iban": lambda raw: reader.text(raw, "sepa_iban"),
+        "sepa_iban_account_name": lambda raw: reader.text(raw, "sepa_iban_account_name"),
+        "sepa_bic": lambda raw: reader.text(raw, "sepa_bic"),
+        "sepa_mandate_id": lambda raw: reader.text(raw, "sepa_mandate_id"),
+        "sepa_mandate_date": lambda raw: reader.calendar_date(raw, "sepa_mandate_date"),
+        "sepa_sequence_type": lambda raw: reader.enum_member(
+            SepaSequenceType, raw, "sepa_sequence_type", SepaSequenceType.UNKNOWN
+        ),
+        "sepa_sequence_type_raw": lambda raw: reader.text(raw, "sepa_sequence_type"),
+        "credit_card_number": lambda raw: reader.text(raw, "credit_card_number"),
+        "credit_card_reference": lambda raw: reader.text(raw, "credit_card_reference"),
+        "credit_card_type": lambda raw: reader.enum_member(
+            CreditCardType, raw, "credit_card_type", CreditCardType.UNKNOWN
+        ),
+        "credit_card_type_raw": lambda raw: reader.text(raw, "credit_card_type"),
+        "tax_number_validated_at": lambda raw: reader.timestamp(raw, "tax_number_validated_at"),
+        "tax_number_valid": lambda raw: reader.boolean(raw, "tax_number_valid"),
+        "invoice_workflow_id": lambda raw: _id(raw, "invoice_workflow_id"),
+        "estimate_workflow_id": lambda raw: _id(raw, "estimate_workflow_id"),
+        "si_identifier": lambda raw: reader.text(raw, "si_identifier"),
+        "si_identifier_type": lambda raw: reader.text(raw, "si_identifier_type"),
+        "moneybird_payments_mandate": lambda raw: reader.boolean(raw, "moneybird_payments_mandate"),
+        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
+        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "version": lambda raw: big_int(reader.integer(raw, "version")),
+        "sales_invoices_url": lambda raw: reader.text(raw, "sales_invoices_url"),
+        "archived": lambda raw: reader.boolean(raw, "archived"),
+        "display_name": lambda raw: display_name(raw),
+        "notes": lambda raw: [Note.from_upstream(item) for item in reader.objects(raw, "notes")],
+        "events": lambda raw: [
+            ContactEvent.from_upstream(item) for item in reader.objects(raw, "events")
+        ],
+        "custom_fields": lambda raw: [
+            CustomField.from_upstream(item) for item in reader.objects(raw, "custom_fields")
+        ],
+        "contact_people": lambda raw: [
+            ContactPerson.from_upstream(item) for item in reader.objects(raw, "contact_people")
+        ],
+    },
+)
