@@ -13,7 +13,6 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
-from gateway.app import create_app
 from gateway.observability.logs import configure_logging
 from gateway.settings import Settings
 
@@ -59,6 +58,9 @@ def serve(host: str, port: int, workers: int | None) -> int:
         target: Any = "gateway.app:create_production_app"
         options = {"factory": True, "workers": count}
     else:
+        # Imported here so that a multi-worker supervisor does not hold the app too.
+        from gateway.app import create_app
+
         target = create_app(settings, public_url=public_url)
     uvicorn.run(
         target,
