@@ -356,16 +356,10 @@ _ContactView = view_type(
         "attention": lambda raw: reader.text(raw, "attention"),
         "email": lambda raw: reader.text(raw, "email"),
         "email_ubl": lambda raw: reader.boolean(raw, "email_ubl"),
-        "send_invoices_to_attention": lambda raw: reader.text(
-            raw, "send_invoices_to_attention"
-        ),
+        "send_invoices_to_attention": lambda raw: reader.text(raw, "send_invoices_to_attention"),
         "send_invoices_to_email": lambda raw: reader.text(raw, "send_invoices_to_email"),
-        "send_estimates_to_attention": lambda raw: reader.text(
-            raw, "send_estimates_to_attention"
-        ),
-        "send_estimates_to_email": lambda raw: reader.text(
-            raw, "send_estimates_to_email"
-        ),
+        "send_estimates_to_attention": lambda raw: reader.text(raw, "send_estimates_to_attention"),
+        "send_estimates_to_email": lambda raw: reader.text(raw, "send_estimates_to_email"),
         "direct_debit": lambda raw: reader.boolean(raw, "direct_debit"),
         "sepa_active": lambda raw: reader.boolean(raw, "sepa_active"),
         "sepa_iban": lambda raw: reader.text(raw, "sepa_iban"),
