@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-sys.path.insert(0, os.path.dirname(__file__))
-from read_path import free_port
+from procs import free_port, tree_rss_mib
 
 from gateway.sandbox.state import SandboxState
 
@@ -106,29 +104,6 @@ def started(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def tree_rss_mib(pid: int) -> float:
-    """RSS of a process and all its descendants (the workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        stack.extend(children.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            pass
-    return total
 
 
 def lua_script(payload: dict[str, Any], path: Path) -> None:

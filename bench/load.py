@@ -12,28 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import sys
 import time
 from collections import Counter
 from typing import Any
 
 import httpx
-
-sys.path.insert(0, os.path.dirname(__file__))
-from read_path import free_port, process
+from procs import tree_rss_mib
+from read_path import sandbox_and_gateway
 
 HEADERS = {"X-Moneybird-Token": "load", "X-Monite-Token": "load"}
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def pick_operation(ids: list[str], tag: str) -> tuple[str, dict[str, Any], str]:
@@ -130,52 +119,22 @@ def main() -> None:
     if args.duration > 600:
         raise SystemExit("--duration is bounded to 600 s")
 
-    sandbox_port, gateway_port = free_port(), free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    gateway_url = f"http://127.0.0.1:{gateway_port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))}
-    gateway_env = {
-        **env,
-        "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
-        "MONITE_BASE_URL": f"{sandbox_url}/monite",
-        "MONEYBIRD_ADMINISTRATION_ID": "123456789",
-        "MONITE_ENTITY_ID": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
-        "GATEWAY_LOG_LEVEL": "warning",
-    }
-    python = sys.executable
-    with (
-        process(
-            [
-                python,
-                "-m",
-                "gateway",
-                "sandbox",
-                "--port",
-                str(sandbox_port),
-                "--latency",
-                str(args.latency),
-                "--log-limit",
-                "1000000",
-            ],
-            env,
-            f"{sandbox_url}/_sandbox/requests",
-        ),
-        process(
-            [python, "-m", "gateway", "serve", "--port", str(gateway_port)],
-            gateway_env,
-            f"{gateway_url}/healthz",
-        ) as gateway_pid,
-    ):
+    with sandbox_and_gateway(args.latency, log_limit=1_000_000) as running:
+        sandbox_url, gateway_url, gateway_pid = (
+            running.sandbox_url,
+            running.gateway_url,
+            running.gateway_pid,
+        )
         versions = httpx.post(
             f"{gateway_url}/graphql", json={"query": "{ contactVersions { id } }"}, headers=HEADERS
         ).json()
         ids = [row["id"] for row in versions["data"]["contactVersions"]]
         httpx.delete(f"{sandbox_url}/_sandbox/requests")
-        rss_before = rss_mib(gateway_pid)
+        rss_before = tree_rss_mib(gateway_pid)
         started = time.monotonic()
         results = asyncio.run(drive(gateway_url, args.concurrency, args.duration, ids))
         elapsed = time.monotonic() - started
-        rss_after = rss_mib(gateway_pid)
+        rss_after = tree_rss_mib(gateway_pid)
         log = httpx.get(f"{sandbox_url}/_sandbox/requests").json()
 
     creates = Counter(

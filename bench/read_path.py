@@ -16,51 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
+from procs import cpu_seconds, free_port, process
 
 HEADERS = {"X-Moneybird-Token": "bench", "X-Monite-Token": "bench"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[int]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(ready_url)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise SystemExit(f"{args} did not start") from None
-            time.sleep(0.1)
-    try:
-        yield proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
 def scenarios(ids: list[str]) -> list[tuple[str, str, dict[str, object]]]:
@@ -89,12 +55,20 @@ def scenarios(ids: list[str]) -> list[tuple[str, str, dict[str, object]]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--latency", type=float, default=0.05, help="upstream latency (s)")
-    parser.add_argument("--requests", type=int, default=50, help="requests per query")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Running:
+    sandbox_url: str
+    gateway_url: str
+    gateway_pid: int
 
+
+@contextmanager
+def sandbox_and_gateway(
+    latency: float, *, log_limit: int = 10_000, workers: int | None = None
+) -> Iterator[Running]:
+    """The sandbox (with `latency` on every answer) and `gateway serve` in front of it,
+    each its own process on a free loopback port; `workers` None is the production
+    default (one per CPU)."""
     sandbox_port, gateway_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     gateway_url = f"http://127.0.0.1:{gateway_port}"
@@ -107,28 +81,40 @@ def main() -> None:
         "MONITE_ENTITY_ID": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
         "GATEWAY_LOG_LEVEL": "warning",
     }
-    python = sys.executable
+    sandbox_args = [
+        "--port",
+        str(sandbox_port),
+        "--latency",
+        str(latency),
+        "--log-limit",
+        str(log_limit),
+    ]
     with (
         process(
-            [
-                python,
-                "-m",
-                "gateway",
-                "sandbox",
-                "--port",
-                str(sandbox_port),
-                "--latency",
-                str(args.latency),
-            ],
+            [sys.executable, "-m", "gateway", "sandbox", *sandbox_args],
             env,
             f"{sandbox_url}/_sandbox/requests",
         ),
         process(
-            [python, "-m", "gateway", "serve", "--port", str(gateway_port)],
+            [sys.executable, "-m", "gateway", "serve", "--port", str(gateway_port)]
+            + ([] if workers is None else ["--workers", str(workers)]),
             gateway_env,
             f"{gateway_url}/healthz",
         ) as gateway_pid,
-        httpx.Client(base_url=gateway_url, headers=HEADERS, timeout=60) as client,
+    ):
+        yield Running(sandbox_url, gateway_url, gateway_pid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.05, help="upstream latency (s)")
+    parser.add_argument("--requests", type=int, default=50, help="requests per query")
+    args = parser.parse_args()
+
+    with (
+        # one worker, so that /proc of its pid holds all of the gateway's CPU
+        sandbox_and_gateway(args.latency, workers=1) as running,
+        httpx.Client(base_url=running.gateway_url, headers=HEADERS, timeout=60) as client,
     ):
         versions = client.post("/graphql", json={"query": "{ contactVersions { id } }"}).json()
         ids = [row["id"] for row in versions["data"]["contactVersions"]]
@@ -138,8 +124,8 @@ def main() -> None:
             payload = {"query": query, "variables": variables}
             for _ in range(3):  # warm caches and connections
                 client.post("/graphql", json=payload)
-            httpx.delete(f"{sandbox_url}/_sandbox/requests")
-            cpu_before = cpu_seconds(gateway_pid)
+            httpx.delete(f"{running.sandbox_url}/_sandbox/requests")
+            cpu_before = cpu_seconds(running.gateway_pid)
             latencies = []
             for _ in range(args.requests):
                 started = time.perf_counter()
@@ -147,8 +133,8 @@ def main() -> None:
                 latencies.append(time.perf_counter() - started)
                 if body.get("errors"):
                     raise SystemExit(f"{name}: {body['errors']}")
-            cpu = (cpu_seconds(gateway_pid) - cpu_before) / args.requests
-            upstream_calls = len(httpx.get(f"{sandbox_url}/_sandbox/requests").json())
+            cpu = (cpu_seconds(running.gateway_pid) - cpu_before) / args.requests
+            upstream_calls = len(httpx.get(f"{running.sandbox_url}/_sandbox/requests").json())
             p50 = statistics.median(latencies) * 1000
             p90 = statistics.quantiles(latencies, n=10)[-1] * 1000
             print(
