@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
+
 from gateway.settings import Settings
+from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.http import ClientOptions, UpstreamHTTP, open_client
-from gateway.upstream.moneybird import moneybird_http
-from gateway.upstream.monite import monite_http
+from gateway.upstream.http import ClientOptions, ErrorMessageReader, UpstreamHTTP, open_client
 
 
 @dataclass
@@ -31,7 +32,6 @@ def client_options(settings: Settings) -> ClientOptions:
         pool_timeout=settings.upstream_pool_timeout,
         max_connections=settings.upstream_max_connections,
         transport=settings.http_transport,
-        max_retries=settings.upstream_max_retries,
     )
 
 
@@ -40,12 +40,19 @@ async def open_services(
     settings: Settings, *, moneybird_base_url: str, monite_base_url: str
 ) -> AsyncIterator[Services]:
     options = client_options(settings)
-    concurrency = settings.upstream_concurrency
-    retries = settings.upstream_max_retries
 
-    def breaker() -> CircuitBreaker:
-        return CircuitBreaker(
-            threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown
+    def upstream(
+        client: httpx.AsyncClient, name: str, read_error_message: ErrorMessageReader
+    ) -> UpstreamHTTP:
+        return UpstreamHTTP(
+            client,
+            name=name,
+            read_error_message=read_error_message,
+            concurrency=settings.upstream_concurrency,
+            max_retries=settings.upstream_max_retries,
+            breaker=CircuitBreaker(
+                threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown
+            ),
         )
 
     async with (
@@ -54,12 +61,8 @@ async def open_services(
     ):
         services = Services(
             settings=settings,
-            moneybird=moneybird_http(
-                moneybird_client, concurrency=concurrency, retries=retries, breaker=breaker()
-            ),
-            monite=monite_http(
-                monite_client, concurrency=concurrency, retries=retries, breaker=breaker()
-            ),
+            moneybird=upstream(moneybird_client, moneybird.UPSTREAM, moneybird.read_error_message),
+            monite=upstream(monite_client, monite.UPSTREAM, monite.read_error_message),
         )
         try:
             yield services

@@ -65,7 +65,6 @@ class ClientOptions:
     pool_timeout: float
     max_connections: int
     transport: str = "aiohttp"
-    max_retries: int = 2
 
 
 def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
@@ -140,7 +139,6 @@ class UpstreamHTTP:
         max_retries: int = 2,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.client = client
         self._base_url = str(client.base_url)
         self._default_headers = dict(client.headers)
         self._timeout = client.timeout.as_dict()

@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Moneybird"
@@ -36,23 +33,6 @@ def read_error_message(body: Any) -> str | None:
             if isinstance(messages, list) and messages:
                 return str(messages[0])
     return None
-
-
-def moneybird_http(
-    client: httpx.AsyncClient,
-    *,
-    concurrency: int = 20,
-    retries: int = 2,
-    breaker: CircuitBreaker | None = None,
-) -> UpstreamHTTP:
-    return UpstreamHTTP(
-        client,
-        name=UPSTREAM,
-        read_error_message=read_error_message,
-        concurrency=concurrency,
-        max_retries=retries,
-        breaker=breaker,
-    )
 
 
 @dataclass(frozen=True)

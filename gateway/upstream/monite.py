@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
 
 UPSTREAM = "Monite"
@@ -31,23 +28,6 @@ def read_error_message(body: Any) -> str | None:
     if isinstance(detail, str):
         return detail
     return None
-
-
-def monite_http(
-    client: httpx.AsyncClient,
-    *,
-    concurrency: int = 20,
-    retries: int = 2,
-    breaker: CircuitBreaker | None = None,
-) -> UpstreamHTTP:
-    return UpstreamHTTP(
-        client,
-        name=UPSTREAM,
-        read_error_message=read_error_message,
-        concurrency=concurrency,
-        max_retries=retries,
-        breaker=breaker,
-    )
 
 
 @dataclass(frozen=True)

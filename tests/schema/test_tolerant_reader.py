@@ -15,7 +15,8 @@ from gateway.credentials import Credentials
 from gateway.schema import schema
 from gateway.services import Services
 from gateway.settings import Settings
-from gateway.upstream.moneybird import moneybird_http
+from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.moneybird import read_error_message
 
 QUIRKY_CONTACT = {
     "id": 496081407814141080,  # an exact JSON integer, not a string
@@ -36,6 +37,10 @@ QUIRKY_CONTACT = {
 }
 
 
+def moneybird_client(client: httpx.AsyncClient) -> UpstreamHTTP:
+    return UpstreamHTTP(client, name="Moneybird", read_error_message=read_error_message)
+
+
 def run(query: str, upstream_body: Any) -> dict[str, Any]:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=orjson.dumps(upstream_body))
@@ -46,8 +51,8 @@ def run(query: str, upstream_body: Any) -> dict[str, Any]:
         ) as client:
             services = Services(
                 settings=Settings(moneybird_base_url="https://moneybird.test"),
-                moneybird=moneybird_http(client),
-                monite=moneybird_http(client),  # unused here
+                moneybird=moneybird_client(client),
+                monite=moneybird_client(client),  # unused here
             )
             request = Request({"type": "http", "headers": [], "method": "POST"})
             context = RequestContext(
@@ -106,8 +111,8 @@ def test_an_unexpected_exception_is_masked_and_logged(caplog: Any) -> None:
         ) as client:
             services = Services(
                 settings=Settings(moneybird_base_url="https://moneybird.test"),
-                moneybird=moneybird_http(client),
-                monite=moneybird_http(client),  # unused here
+                moneybird=moneybird_client(client),
+                monite=moneybird_client(client),  # unused here
             )
             request = Request(
                 {"type": "http", "headers": [], "method": "POST", "state": {"request_id": "r-1"}}
