@@ -12,11 +12,14 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
+import aiohttp
 import httpx
 import orjson
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from gateway.errors import (
     OutcomeUnknown,
@@ -84,8 +87,6 @@ def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
     if options.transport == "aiohttp":
         # httpcore's pool cost most of the gateway's CPU per request when measured;
         # the aiohttp transport keeps httpx's API with a faster pool underneath.
-        from httpx_aiohttp import AiohttpTransport
-
         transport = AiohttpTransport(limits=limits, trust_env=False)
     else:
         transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
@@ -97,6 +98,15 @@ def open_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
         trust_env=False,
         headers={"user-agent": USER_AGENT},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """An upstream's raw answer, read in full."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,11 @@ class UpstreamHTTP:
         self._default_headers = dict(client.headers)
         self._timeout = client.timeout.as_dict()
         self._transport = client._transport  # the pool the client owns and closes
+        self._aiohttp_timeout = aiohttp.ClientTimeout(
+            sock_connect=client.timeout.connect,
+            sock_read=client.timeout.read,
+            connect=client.timeout.pool,
+        )
         self.max_retries = max_retries
         self.breaker = breaker or CircuitBreaker(threshold=5, cooldown=10.0)
         self.name = name
@@ -265,7 +280,7 @@ class UpstreamHTTP:
         params: Any,
         content: bytes | None,
         time_left: float | None,
-    ) -> httpx.Response:
+    ) -> _Answer:
         endpoint = endpoint_template(path)
         request_scope.count_call()
         try:
@@ -285,29 +300,49 @@ class UpstreamHTTP:
         headers: dict[str, str],
         params: Any,
         content: bytes | None,
-    ) -> httpx.Response:
+    ) -> _Answer:
         """One request straight through the client's transport.
 
         The client's auth, redirect, cookie and event-hook machinery is unused here
         and cost a third of the gateway's CPU on a page of 20 counterparts (21
-        calls); the request and response stay httpx's own types.
+        calls). On the aiohttp transport the request goes to its aiohttp session
+        directly: building httpx's Request, Headers and Response around each call
+        cost another fifth of the CPU of a one-contact query.
         """
         url = self._base_url + path
         if params:
             url = f"{url}?{urlencode(params)}"
+        headers = {**self._default_headers, **headers}
+        if isinstance(self._transport, AiohttpTransport):
+            return await self._exchange_aiohttp(method, url, headers, content)
         request = httpx.Request(
-            method,
-            url,
-            headers={**self._default_headers, **headers},
-            content=content,
-            extensions={"timeout": self._timeout},
+            method, url, headers=headers, content=content, extensions={"timeout": self._timeout}
         )
         response = await self._transport.handle_async_request(request)
         try:
             await response.aread()
         finally:
             await response.aclose()
-        return response
+        return _Answer(response.status_code, response.headers, response.content)
+
+    async def _exchange_aiohttp(
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None
+    ) -> _Answer:
+        transport = cast(AiohttpTransport, self._transport)
+        if not isinstance(transport.client, aiohttp.ClientSession):
+            transport.client = transport.get_client()
+        # aiohttp's exceptions become httpx's, as the transport would raise them.
+        with map_aiohttp_exceptions():
+            async with transport.client.request(
+                method,
+                url,
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=self._aiohttp_timeout,
+            ) as response:
+                body = await response.read()
+        return _Answer(response.status, response.headers, body)
 
     def _record(self, *, healthy: bool) -> None:
         if healthy:
@@ -325,7 +360,7 @@ class UpstreamHTTP:
             )
         return UpstreamUnavailable(f"{self.name} {what}.", upstream=self.name, transient=True)
 
-    def _read(self, response: httpx.Response, *, is_write: bool) -> Any:
+    def _read(self, response: _Answer, *, is_write: bool) -> Any:
         status = response.status_code
         if 200 <= status < 300:
             if status == 204 or not response.content:
@@ -378,7 +413,7 @@ class UpstreamHTTP:
         )
 
     @staticmethod
-    def _decode_error_body(response: httpx.Response) -> Any:
+    def _decode_error_body(response: _Answer) -> Any:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
