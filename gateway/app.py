@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from gateway import heap
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.http_view import GatewayGraphQL
@@ -63,6 +64,7 @@ def create_app(
             monite_base_url=base_urls["monite"],
         ) as services:
             app.state.services = services
+            heap.settle()
             yield
 
     async def healthz(request: Request) -> JSONResponse:

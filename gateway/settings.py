@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_HTTP_TRANSPORT"),
         description="aiohttp (measured faster) or httpcore (httpx's own)",
     )
+    executor: str = Field(
+        default="planned",
+        pattern="^(planned|graphql-core)$",
+        validation_alias=_env("GATEWAY_EXECUTOR"),
+        description="planned (queries run from cached plans) or graphql-core (its executor)",
+    )
     max_query_depth: int = Field(default=10, ge=1, validation_alias=_env("GATEWAY_MAX_QUERY_DEPTH"))
     max_aliases: int = Field(default=30, ge=0, validation_alias=_env("GATEWAY_MAX_ALIASES"))
     max_tokens: int = Field(default=2000, ge=10, validation_alias=_env("GATEWAY_MAX_TOKENS"))

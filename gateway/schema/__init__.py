@@ -10,6 +10,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.execution.executor import PlannedExecutor
 from gateway.schema.contacts.mutations import ContactMutations
 from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.counterparts.mutations import CounterpartMutations
@@ -64,6 +65,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             auto_camel_case=True, scalar_map=SCALARS, disable_field_suggestions=True
         ),
         extensions=extensions,
+        execution_context_class=PlannedExecutor if limits.executor == "planned" else None,
     )
     validators.append(
         make_validator(

@@ -9,24 +9,24 @@ reader only when GraphQL resolves it. Strawberry resolves plain fields with
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 Reader = Callable[[dict[str, Any]], Any]
 
 
 class UpstreamView:
     __slots__ = ("_raw",)
-    readers: ClassVar[Mapping[str, Reader]] = {}
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
 
-    def __getattr__(self, name: str) -> Any:
-        reader = type(self).readers.get(name)
-        if reader is None:
-            raise AttributeError(name)
-        return reader(self._raw)
+
+def _field(reader: Reader) -> property:
+    return property(lambda view: reader(view._raw))
 
 
 def view_type(name: str, readers: Mapping[str, Reader]) -> type[UpstreamView]:
-    return type(name, (UpstreamView,), {"__slots__": (), "readers": dict(readers)})
+    """A view class with one property per field: found by plain attribute lookup,
+    not by a failed one (the executor asks every value whether it has `__await__`)."""
+    attributes: dict[str, Any] = {field: _field(reader) for field, reader in readers.items()}
+    return type(name, (UpstreamView,), {"__slots__": (), **attributes})

@@ -1,0 +1,1 @@
+"""GraphQL execution from cached query plans."""

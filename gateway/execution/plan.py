@@ -1,0 +1,372 @@
+"""Query plans: an operation's fields worked out once, not once per object.
+
+graphql-core collects the fields of a selection set, looks up each field's
+definition, builds a resolve info and walks the return type for every field of
+every object it completes. For a given operation (and the values of the
+variables its @skip/@include read) all of that is the same on every request, so
+a plan holds it: per object type, the fields to produce, each with its resolver
+and a completion function built for its return type.
+
+Plans use graphql-core's own field collection, argument coercion and error
+locating; `compile_plan` gives up (returns None) on what it does not cover, and
+the caller falls back to graphql-core's executor.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues
+from graphql.pyutils import Undefined
+
+if TYPE_CHECKING:
+    from gateway.execution.executor import PlannedExecutor
+
+# (executor, resolved value, path of the field or list item) -> completed value,
+# or a coroutine when something below it is asynchronous.
+Completer = Callable[["PlannedExecutor", Any, Any], Any]
+
+_STRAWBERRY_FIELD = "strawberry-definition"
+_TYPENAME = "__typename"
+
+
+class Unsupported(Exception):
+    """Something this planner leaves to graphql-core (abstract types, introspection)."""
+
+
+@dataclass(slots=True)
+class FieldPlan:
+    key: str
+    parent_type: GraphQLObjectType
+    field_def: GraphQLField
+    details: FieldDetailsList
+    nodes: list[FieldNode]
+    # Reads the value from the source without an info object (Strawberry's plain
+    # fields and __typename); None when the field's resolver must be called.
+    read: Callable[[Any], Any] | None
+    has_args: bool
+    non_null: bool
+    # The field's path is built only when a resolver, a child or an error needs it.
+    needs_path: bool
+    complete: Completer
+
+
+@dataclass(slots=True)
+class ObjectPlan:
+    type_name: str
+    fields: tuple[FieldPlan, ...]
+
+
+class _Planner:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        variable_values: VariableValues,
+        operation: OperationDefinitionNode,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variable_values = variable_values
+        self.operation = operation
+
+    def root(self, root_type: GraphQLObjectType) -> ObjectPlan:
+        collected = collect_fields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            root_type,
+            self.operation,
+            True,
+        )
+        return self.object_plan(root_type, collected.grouped_field_set)
+
+    def object_plan(
+        self, object_type: GraphQLObjectType, grouped: dict[str, FieldDetailsList]
+    ) -> ObjectPlan:
+        if object_type.is_type_of is not None:
+            raise Unsupported("types that check their values")
+        return ObjectPlan(
+            object_type.name,
+            tuple(self.field_plan(object_type, key, details) for key, details in grouped.items()),
+        )
+
+    def field_plan(
+        self, parent_type: GraphQLObjectType, key: str, details: FieldDetailsList
+    ) -> FieldPlan:
+        nodes = [detail.node for detail in details]
+        name = nodes[0].name.value
+        if name.startswith("__") and name != _TYPENAME:
+            raise Unsupported("introspection")
+        field_def = self.schema.get_field(parent_type, name)
+        if field_def is None:
+            raise Unsupported(f"unknown field {name}")
+        read = _plain_reader(parent_type, name, field_def)
+        return_type = field_def.type
+        is_leaf = is_leaf_type(_unwrap_non_null(return_type))
+        return FieldPlan(
+            key=key,
+            parent_type=parent_type,
+            field_def=field_def,
+            details=details,
+            nodes=nodes,
+            read=read,
+            has_args=bool(field_def.args or nodes[0].arguments),
+            non_null=is_non_null_type(return_type),
+            needs_path=read is None or not is_leaf,
+            complete=self.completer(return_type, parent_type, name, details),
+        )
+
+    def completer(
+        self,
+        return_type: GraphQLOutputType,
+        parent_type: GraphQLObjectType,
+        field_name: str,
+        details: FieldDetailsList,
+    ) -> Completer:
+        if isinstance(return_type, GraphQLNonNull):
+            inner = self.completer(return_type.of_type, parent_type, field_name, details)
+            message = f"Cannot return null for non-nullable field {parent_type}.{field_name}."
+            return _non_null(inner, message)
+        if isinstance(return_type, GraphQLList):
+            item_type = return_type.of_type
+            item = self.completer(item_type, parent_type, field_name, details)
+            return _list(
+                item,
+                item_non_null=is_non_null_type(item_type),
+                item_needs_path=not is_leaf_type(_unwrap_non_null(item_type)),
+                nodes=[detail.node for detail in details],
+                not_iterable=(
+                    "Expected Iterable, but did not find one for field"
+                    f" '{parent_type}.{field_name}'."
+                ),
+            )
+        if is_leaf_type(return_type):
+            return _leaf(return_type)
+        if is_object_type(return_type):
+            assert isinstance(return_type, GraphQLObjectType)
+            collected = collect_subfields(
+                self.schema,
+                self.fragments,
+                self.variable_values,
+                self.operation,
+                return_type,
+                details,
+                True,
+            )
+            return _object(self.object_plan(return_type, collected.grouped_field_set))
+        raise Unsupported(f"abstract type {return_type}")
+
+
+def _unwrap_non_null(type_: GraphQLOutputType) -> GraphQLOutputType:
+    return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+
+
+def _plain_reader(
+    parent_type: GraphQLObjectType, name: str, field_def: GraphQLField
+) -> Callable[[Any], Any] | None:
+    if name == _TYPENAME:
+        type_name = parent_type.name
+        return lambda _source: type_name
+    # Strawberry marks the resolvers of fields that only read an attribute.
+    if not getattr(field_def.resolve, "_is_default", False):
+        return None
+    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_FIELD)
+    if strawberry_field is None:
+        return None
+    python_name = strawberry_field.python_name
+    default_resolver = strawberry_field.default_resolver
+    if default_resolver is getattr:
+        return operator.attrgetter(python_name)
+    return lambda source: default_resolver(source, python_name)
+
+
+def _non_null(inner: Completer, message: str) -> Completer:
+    def complete_non_null(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+        completed = inner(executor, value, path)
+        if completed is None:
+            raise TypeError(message)
+        if executor.is_pending(completed):
+            return executor.checked_not_null(completed, message)
+        return completed
+
+    return complete_non_null
+
+
+def _leaf(leaf_type: Any) -> Completer:
+    coerce = leaf_type.coerce_output_value
+    # Strings, ids and booleans that already are one pass as they are.
+    passes_as_is: type | None = (
+        str
+        if leaf_type in (GraphQLString, GraphQLID)
+        else bool
+        if leaf_type is GraphQLBoolean
+        else None
+    )
+    type_text = str(leaf_type)
+
+    def complete_leaf(_executor: PlannedExecutor, value: Any, _path: Any) -> Any:
+        if value is None:
+            return None
+        if value.__class__ is passes_as_is:
+            return value
+        if isinstance(value, Exception):
+            raise value
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise TypeError(
+                f"Expected `{type_text}.coerce_output_value({value!r})` to return "
+                f"non-nullable value, returned: {coerced!r}"
+            )
+        return coerced
+
+    return complete_leaf
+
+
+def _object(plan: ObjectPlan) -> Completer:
+    def complete_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise value
+        return executor.execute_object(plan, value, path)
+
+    return complete_object
+
+
+def _list(
+    item: Completer,
+    *,
+    item_non_null: bool,
+    item_needs_path: bool,
+    nodes: list[FieldNode],
+    not_iterable: str,
+) -> Completer:
+    def complete_list(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise value
+        return executor.complete_list(
+            value, path, item, item_non_null, item_needs_path, nodes, not_iterable
+        )
+
+    return complete_list
+
+
+def condition_variables(
+    operation: OperationDefinitionNode, fragments: Iterable[FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """The variables that @skip/@include read: a plan holds for given values of these."""
+    names: set[str] = set()
+
+    def walk(selection_set: SelectionSetNode | None) -> None:
+        if selection_set is None:
+            return
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                if directive.name.value in ("skip", "include"):
+                    for argument in directive.arguments or ():
+                        if isinstance(argument.value, VariableNode):
+                            names.add(argument.value.name.value)
+            if isinstance(selection, (FieldNode, InlineFragmentNode)):
+                walk(selection.selection_set)
+            elif not isinstance(selection, FragmentSpreadNode):  # pragma: no cover
+                raise Unsupported(f"selection {selection.kind}")
+
+    walk(operation.selection_set)
+    for fragment in fragments:
+        walk(fragment.selection_set)
+    return tuple(sorted(names))
+
+
+class PlanCache:
+    """Plans by operation, for the documents the parser cache keeps alive.
+
+    Keyed by the identity of the operation node: the parser cache hands out the
+    same document for the same query text. Each entry keeps its node, so the
+    identity cannot be reused while the entry lives.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[
+            tuple[int, int],
+            tuple[
+                GraphQLSchema,
+                OperationDefinitionNode,
+                tuple[str, ...],
+                dict[tuple[Any, ...], ObjectPlan | None],
+            ],
+        ] = OrderedDict()
+
+    def get(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragment_definitions: dict[str, FragmentDefinitionNode],
+        fragments: dict[str, FragmentDetails],
+        variable_values: VariableValues,
+        root_type: GraphQLObjectType,
+    ) -> ObjectPlan | None:
+        key = (id(schema), id(operation))
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not schema or entry[1] is not operation:
+            try:
+                conditions = condition_variables(operation, fragment_definitions.values())
+            except Unsupported:
+                conditions = ()
+            entry = (schema, operation, conditions, {})
+            self._entries[key] = entry
+            if len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        coerced = variable_values.coerced
+        values = tuple(_hashable(coerced.get(name)) for name in entry[2])
+        plans = entry[3]
+        if values in plans:
+            return plans[values]
+        try:
+            plan: ObjectPlan | None = _Planner(schema, fragments, variable_values, operation).root(
+                root_type
+            )
+        except (Unsupported, RecursionError):
+            plan = None
+        plans[values] = plan
+        return plan
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (bool, type(None))) else repr(value)
