@@ -14,11 +14,18 @@ operations the planner does not cover run on graphql-core's executor unchanged.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Coroutine
 from types import CoroutineType
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, OperationType, located_error
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLResolveInfoHelpers,
+    OperationType,
+    located_error,
+)
 from graphql.execution import ExecutionResult, Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
@@ -29,7 +36,25 @@ from gateway.execution.plan import Completer, FieldPlan, ObjectPlan, PlanCache
 _plans = PlanCache()
 
 
+def _alive(reference: weakref.ref[PlannedExecutor]) -> PlannedExecutor:
+    executor = reference()
+    if executor is None:  # pragma: no cover - resolvers run while their executor does
+        raise RuntimeError("the operation has finished")
+    return executor
+
+
 class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core's helpers are bound methods of the executor, which holds them:
+        # a reference cycle that kept each request's context, loaders and upstream
+        # bodies alive until the cyclic collector ran. Weak references break it.
+        executor = weakref.ref(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=lambda values: _alive(executor).gather_async_work(values),
+            track=lambda values: _alive(executor).track_async_work(values),
+        )
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         plan = self._plan(serially)
         if plan is None:
