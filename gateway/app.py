@@ -21,6 +21,7 @@ from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.http_view import GatewayGraphQL
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import REGISTRY
+from gateway.prepared import PreparedQueries
 from gateway.request_id import RequestIdMiddleware
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
@@ -80,7 +81,13 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    graphql = GatewayGraphQL(build_schema(settings), graphql_ide=settings.graphiql)
+    schema = build_schema(settings)
+    prepared = (
+        PreparedQueries(schema._schema, schema.validator, max_tokens=settings.max_tokens)
+        if settings.executor == "planned"
+        else None
+    )
+    graphql = GatewayGraphQL(schema, prepared=prepared, graphql_ide=settings.graphiql)
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

@@ -37,6 +37,9 @@ class Mutation(ContactMutations, CounterpartMutations):
 
 
 class GatewaySchema(strawberry.Schema):
+    # Validation (with the depth and alias limits), cached by query text.
+    validator: Validator
+
     def process_errors(
         self,
         errors: list[GraphQLError],
@@ -46,7 +49,7 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> GatewaySchema:
     """The schema with the limits of `settings` (defaults when None)."""
     limits = settings if settings is not None else Settings()
     # Filled once the schema exists: the validator needs the built GraphQL schema.
@@ -67,14 +70,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         execution_context_class=PlannedExecutor if limits.executor == "planned" else None,
     )
-    validators.append(
-        make_validator(
-            built._schema,
-            max_depth=limits.max_query_depth,
-            max_aliases=limits.max_aliases,
-            extra_rules=() if limits.introspection else (NoSchemaIntrospectionCustomRule,),
-        )
+    built.validator = make_validator(
+        built._schema,
+        max_depth=limits.max_query_depth,
+        max_aliases=limits.max_aliases,
+        extra_rules=() if limits.introspection else (NoSchemaIntrospectionCustomRule,),
     )
+    validators.append(built.validator)
     return built
 
 

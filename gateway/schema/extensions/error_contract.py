@@ -36,48 +36,53 @@ def _code_for_graphql_error(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
+def shape_errors(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """The errors as clients see them: each with a code, the unexpected ones masked."""
+    request_id = _request_id(context)
+    return [_shape(error, request_id) for error in errors]
+
+
+def _shape(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return _rebuild(error, original.message, original.extensions())
+    if original is None:
+        extensions = dict(error.extensions or {})
+        extensions.setdefault("code", _code_for_graphql_error(error))
+        return _rebuild(error, error.message, extensions)
+    if isinstance(original, GraphQLError):
+        # A scalar's parse error or similar: the client's input, phrased by graphql-core.
+        extensions = dict(original.extensions or {})
+        extensions.setdefault("code", "BAD_USER_INPUT")
+        return _rebuild(error, error.message, extensions)
+    logger.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(part) for part in error.path or ()) or "operation",
+        request_id,
+        exc_info=original,
+    )
+    extensions = {"code": "INTERNAL"}
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return _rebuild(error, MASKED_MESSAGE, extensions)
+
+
+def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
 class ErrorContract(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
-        if not errors:
-            return
-        request_id = _request_id(self.execution_context.context)
-        result.errors = [self._shape(error, request_id) for error in errors]  # type: ignore[union-attr]
-
-    def _shape(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, GatewayError):
-            return self._rebuild(error, original.message, original.extensions())
-        if original is None:
-            extensions = dict(error.extensions or {})
-            extensions.setdefault("code", _code_for_graphql_error(error))
-            return self._rebuild(error, error.message, extensions)
-        if isinstance(original, GraphQLError):
-            # A scalar's parse error or similar: the client's input, phrased by graphql-core.
-            extensions = dict(original.extensions or {})
-            extensions.setdefault("code", "BAD_USER_INPUT")
-            return self._rebuild(error, error.message, extensions)
-        logger.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(part) for part in error.path or ()) or "operation",
-            request_id,
-            exc_info=original,
-        )
-        extensions = {"code": "INTERNAL"}
-        if request_id is not None:
-            extensions["requestId"] = request_id
-        return self._rebuild(error, MASKED_MESSAGE, extensions)
-
-    @staticmethod
-    def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
-        return GraphQLError(
-            message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions=extensions,
-        )
+        if errors:
+            result.errors = shape_errors(errors, self.execution_context.context)  # type: ignore[union-attr]

@@ -16,27 +16,44 @@ from gateway.upstream import request_scope
 logger = logging.getLogger("gateway.requests")
 
 
+def record_operation(
+    result: Any,
+    context: Any,
+    operation_name: str | None,
+    operation_type: str | None,
+    duration: float,
+) -> None:
+    """Count the operation in the metrics and write its log line."""
+    errors = getattr(result, "errors", None) or []
+    data = getattr(result, "data", None)
+    outcome = "ok" if not errors else ("partial" if data else "error")
+    REQUESTS.labels(outcome).inc()
+    REQUEST_SECONDS.observe(duration)
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    codes = sorted({str((error.extensions or {}).get("code", "INTERNAL")) for error in errors})
+    request = getattr(context, "request", None)
+    extra: dict[str, Any] = {
+        "request_id": getattr(getattr(request, "state", None), "request_id", None),
+        "operation": operation_name,
+        "operation_type": operation_type,
+        "duration_ms": round(duration * 1000, 2),
+        "upstream_calls": request_scope.calls_made(),
+        "outcome": outcome,
+        "error_codes": codes,
+    }
+    logger.info("graphql operation", extra=extra)
+
+
 class OperationLog(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
-        duration = time.perf_counter() - started
         context = self.execution_context
-        result = context.result
-        errors = getattr(result, "errors", None) or []
-        codes = sorted({str((error.extensions or {}).get("code", "INTERNAL")) for error in errors})
-        data = getattr(result, "data", None)
-        outcome = "ok" if not errors else ("partial" if data else "error")
-        REQUESTS.labels(outcome).inc()
-        REQUEST_SECONDS.observe(duration)
-        request = getattr(context.context, "request", None)
-        extra: dict[str, Any] = {
-            "request_id": getattr(getattr(request, "state", None), "request_id", None),
-            "operation": context.operation_name,
-            "operation_type": getattr(context.operation_type, "value", None),
-            "duration_ms": round(duration * 1000, 2),
-            "upstream_calls": request_scope.calls_made(),
-            "outcome": outcome,
-            "error_codes": codes,
-        }
-        logger.info("graphql operation", extra=extra)
+        record_operation(
+            context.result,
+            context.context,
+            context.operation_name,
+            getattr(context.operation_type, "value", None),
+            time.perf_counter() - started,
+        )
