@@ -162,6 +162,8 @@ class UpstreamHTTP:
         self.breaker = breaker or CircuitBreaker(threshold=5, cooldown=10.0)
         self.name = name
         self._read_error_message = read_error_message
+        self._breaker_gauge = BREAKER_STATE.labels(name)
+        self._call_counters: dict[tuple[str, str, int | str], Any] = {}
         # Caps the calls in flight to this upstream across all GraphQL requests.
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -287,11 +289,21 @@ class UpstreamHTTP:
             async with asyncio.timeout(time_left), self._slots:
                 response = await self._exchange(method, path, headers, params, content)
         except Exception:
-            UPSTREAM_CALLS.labels(self.name, method, endpoint, "error").inc()
+            self._count_call(method, endpoint, "error")
             self._record(healthy=False)
             raise
-        UPSTREAM_CALLS.labels(self.name, method, endpoint, str(response.status_code)).inc()
+        self._count_call(method, endpoint, response.status_code)
         return response
+
+    def _count_call(self, method: str, endpoint: str, status: int | str) -> None:
+        # Looking a labelled counter up takes a lock and builds its key: done once
+        # per (method, endpoint template, status), a small set.
+        key = (method, endpoint, status)
+        counter = self._call_counters.get(key)
+        if counter is None:
+            counter = UPSTREAM_CALLS.labels(self.name, method, endpoint, str(status))
+            self._call_counters[key] = counter
+        counter.inc()
 
     async def _exchange(
         self,
@@ -349,7 +361,7 @@ class UpstreamHTTP:
             self.breaker.record_success()
         else:
             self.breaker.record_failure()
-        BREAKER_STATE.labels(self.name).set(self.breaker.state.value)
+        self._breaker_gauge.set(self.breaker.state.value)
 
     def _lost(self, is_write: bool, what: str) -> UpstreamUnavailable:
         if is_write:
