@@ -108,6 +108,21 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         data: dict[str, Any] = {}
         pending: list[tuple[str, Coroutine[Any, Any, Any]]] | None = None
         for field in plan.fields:
+            passes_as_is = field.passes_as_is
+            if passes_as_is is not None:
+                # Most fields are strings read off the upstream object: nothing to
+                # complete, no path to build, no coroutine to expect.
+                try:
+                    value = field.read(source)  # type: ignore[misc]
+                except Exception as raw_error:
+                    self._field_error(raw_error, field, path, None)
+                    data[field.key] = None
+                    continue
+                if value.__class__ is passes_as_is or (value is None and not field.non_null):
+                    data[field.key] = value
+                else:
+                    data[field.key] = self._complete_leaf(field, value, path)
+                continue
             value = self._execute_field(field, source, path)
             if value.__class__ is CoroutineType:
                 data[field.key] = None  # keeps the field's place in the response
@@ -155,6 +170,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             return completed
         except Exception as raw_error:
             return self._field_error(raw_error, field, path, field_path)
+
+    def _complete_leaf(self, field: FieldPlan, value: Any, path: Path | None) -> Any:
+        try:
+            return field.complete(self, value, None)
+        except Exception as raw_error:
+            return self._field_error(raw_error, field, path, None)
 
     def _resolve(self, field: FieldPlan, source: Any, field_path: Path | None) -> Any:
         field_def = field.field_def
@@ -223,7 +244,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         nodes: list[FieldNode],
         not_iterable: str,
     ) -> Any:
-        if not is_iterable(value):
+        if value.__class__ is not list and not is_iterable(value):
             raise GraphQLError(not_iterable)
         completed: list[Any] = []
         pending: list[int] | None = None

@@ -80,6 +80,9 @@ class FieldPlan:
     # The field's path is built only when a resolver, a child or an error needs it.
     needs_path: bool
     complete: Completer
+    # For a plain field of type String, ID or Boolean: the Python type whose values
+    # are already the answer.
+    passes_as_is: type | None
 
 
 @dataclass(slots=True)
@@ -146,6 +149,7 @@ class _Planner:
             non_null=is_non_null_type(return_type),
             needs_path=read is None or not is_leaf,
             complete=self.completer(return_type, parent_type, name, details),
+            passes_as_is=_passes_as_is(_unwrap_non_null(return_type)) if read is not None else None,
         )
 
     def completer(
@@ -224,16 +228,18 @@ def _non_null(inner: Completer, message: str) -> Completer:
     return complete_non_null
 
 
+def _passes_as_is(leaf_type: GraphQLOutputType) -> type | None:
+    """Strings, ids and booleans that already are one pass as they are."""
+    if leaf_type in (GraphQLString, GraphQLID):
+        return str
+    if leaf_type is GraphQLBoolean:
+        return bool
+    return None
+
+
 def _leaf(leaf_type: Any) -> Completer:
     coerce = leaf_type.coerce_output_value
-    # Strings, ids and booleans that already are one pass as they are.
-    passes_as_is: type | None = (
-        str
-        if leaf_type in (GraphQLString, GraphQLID)
-        else bool
-        if leaf_type is GraphQLBoolean
-        else None
-    )
+    passes_as_is = _passes_as_is(leaf_type)
     type_text = str(leaf_type)
 
     def complete_leaf(_executor: PlannedExecutor, value: Any, _path: Any) -> Any:
