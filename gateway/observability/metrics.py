@@ -6,6 +6,7 @@ stays small whatever clients ask for.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -42,8 +43,10 @@ _NUMBER = re.compile(r"(?<=/)\d+(?=[/.]|$)")
 _CUSTOMER_ID = re.compile(r"(?<=/customer_id/)[^/]+(?=\.json$)")
 
 
+@functools.lru_cache(maxsize=4096)
 def endpoint_template(path: str) -> str:
-    """`123/contacts/456.json` -> `:id/contacts/:id.json`."""
+    """`123/contacts/456.json` -> `:id/contacts/:id.json`; cached, as every
+    upstream call asks and a request's paths repeat across requests."""
     path = _UUID.sub(":id", "/" + path.lstrip("/"))
     path = _CUSTOMER_ID.sub(":id", path)
     return _NUMBER.sub(":id", path)

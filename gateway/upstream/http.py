@@ -163,6 +163,8 @@ class UpstreamHTTP:
         self.name = name
         self._read_error_message = read_error_message
         self._breaker_gauge = BREAKER_STATE.labels(name)
+        self._breaker_shown = self.breaker.state.value
+        self._breaker_gauge.set(self._breaker_shown)
         self._call_counters: dict[tuple[str, str, int | str], Any] = {}
         # Caps the calls in flight to this upstream across all GraphQL requests.
         self._slots = asyncio.Semaphore(concurrency)
@@ -213,8 +215,8 @@ class UpstreamHTTP:
                 delay = exc.retry_after
                 failure = exc
             attempt += 1
-            left = request_scope.remaining()
-            budget = _MAX_RETRY_WAIT if left is None else min(left, _MAX_RETRY_WAIT)
+            scope = request_scope.current()
+            budget = _MAX_RETRY_WAIT if scope is None else min(scope.remaining(), _MAX_RETRY_WAIT)
             if attempt > self.max_retries or delay >= budget:
                 raise failure
             UPSTREAM_RETRIES.labels(self.name).inc()
@@ -241,8 +243,8 @@ class UpstreamHTTP:
         if content is not None:
             request_headers["content-type"] = "application/json"
         request_headers.setdefault("accept", "application/json")
-        left = request_scope.remaining()
-        if left is not None and left <= 0:
+        scope = request_scope.current()
+        if scope is not None and scope.remaining() <= 0:
             raise UpstreamUnavailable(
                 f"The request's deadline passed before {self.name} was called.", upstream=self.name
             )
@@ -253,7 +255,7 @@ class UpstreamHTTP:
                 upstream=self.name,
             )
         try:
-            response = await self._send(method, path, request_headers, params, content, left)
+            response = await self._send(method, path, request_headers, params, content, scope)
         except (httpx.ConnectError, httpx.PoolTimeout) as exc:
             # Nothing was sent: safe to report as plainly unavailable.
             raise UpstreamUnavailable(
@@ -281,13 +283,24 @@ class UpstreamHTTP:
         headers: dict[str, str],
         params: Any,
         content: bytes | None,
-        time_left: float | None,
+        scope: request_scope.RequestScope | None,
     ) -> _Answer:
         endpoint = endpoint_template(path)
-        request_scope.count_call()
         try:
-            async with asyncio.timeout(time_left), self._slots:
-                response = await self._exchange(method, path, headers, params, content)
+            if scope is None:
+                async with self._slots:
+                    response = await self._exchange(method, path, headers, params, content)
+            else:
+                scope.calls += 1
+                task = scope.enter()
+                try:
+                    async with self._slots:
+                        response = await self._exchange(method, path, headers, params, content)
+                except BaseException as exc:
+                    if scope.leave(task) and isinstance(exc, asyncio.CancelledError):
+                        raise TimeoutError from None
+                    raise
+                scope.leave(task)
         except Exception:
             self._count_call(method, endpoint, "error")
             self._record(healthy=False)
@@ -361,7 +374,10 @@ class UpstreamHTTP:
             self.breaker.record_success()
         else:
             self.breaker.record_failure()
-        self._breaker_gauge.set(self.breaker.state.value)
+        state = self.breaker.state.value
+        if state != self._breaker_shown:  # the gauge takes a lock: set it on changes only
+            self._breaker_gauge.set(state)
+            self._breaker_shown = state
 
     def _lost(self, is_write: bool, what: str) -> UpstreamUnavailable:
         if is_write:

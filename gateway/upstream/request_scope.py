@@ -1,36 +1,84 @@
 """What one GraphQL request carries into every upstream call it makes: its deadline
 and a count of the calls, for the request's log line.
 
-Set where the request starts; context variables carry both into the tasks
+Set where the request starts; a context variable carries it into the tasks
 DataLoaders start for the request.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from contextvars import ContextVar
 
-_deadline: ContextVar[float | None] = ContextVar("gateway_request_deadline", default=None)
-_calls: ContextVar[list[int] | None] = ContextVar("gateway_upstream_calls", default=None)
+_scope: ContextVar[RequestScope | None] = ContextVar("gateway_request_scope", default=None)
 
 
-def start(deadline_seconds: float) -> None:
-    _deadline.set(time.monotonic() + deadline_seconds)
-    _calls.set([0])
+class RequestScope:
+    """The request's deadline, enforced with one timer for all its calls in flight.
+
+    `asyncio.timeout` around each call arms and cancels a timer per call; on
+    uvloop that cost about a tenth of a small upstream call, and a page of 20
+    counterparts makes 21 calls, 20 of them at once. Here the first call in
+    flight arms the timer and the last one out cancels it. When it fires, every
+    call still in flight is cancelled and raises TimeoutError, with the same
+    bookkeeping as `asyncio.timeout`: a cancellation from elsewhere stays a
+    cancellation.
+    """
+
+    __slots__ = ("_in_flight", "_loop", "_timer", "_when", "calls", "expired")
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._when = self._loop.time() + seconds
+        self._in_flight: dict[asyncio.Task[object], int] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self.expired = False
+        self.calls = 0
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self._when - self._loop.time())
+
+    def enter(self) -> asyncio.Task[object]:
+        """Put the current task's call under the deadline; pair with `leave`."""
+        if self.expired:
+            raise TimeoutError
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - upstream calls run in tasks
+            raise RuntimeError("an upstream call must run in a task")
+        if not self._in_flight:
+            self._timer = self._loop.call_at(self._when, self._expire)
+        self._in_flight[task] = task.cancelling()
+        return task
+
+    def leave(self, task: asyncio.Task[object]) -> bool:
+        """Take the call off the deadline. True when the deadline cancelled it: a
+        CancelledError it raised is then the deadline's, to raise as TimeoutError."""
+        cancelling = self._in_flight.pop(task)
+        if not self._in_flight and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        # Every call in flight when the deadline passed was cancelled by it.
+        return self.expired and task.uncancel() <= cancelling
+
+    def _expire(self) -> None:
+        self._timer = None
+        self.expired = True
+        for task in self._in_flight:
+            task.cancel()
 
 
-def remaining() -> float | None:
-    """Seconds left for this request, never negative; None outside a request."""
-    deadline = _deadline.get()
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
+def start(deadline_seconds: float) -> RequestScope:
+    scope = RequestScope(deadline_seconds)
+    _scope.set(scope)
+    return scope
 
 
-def count_call() -> None:
-    calls = _calls.get()
-    if calls is not None:
-        calls[0] += 1
+def current() -> RequestScope | None:
+    """The running request's scope; None outside a request."""
+    return _scope.get()
 
 
 def calls_made() -> int:
-    calls = _calls.get()
-    return 0 if calls is None else calls[0]
+    scope = _scope.get()
+    return 0 if scope is None else scope.calls
