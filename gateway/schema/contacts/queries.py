@@ -189,7 +189,7 @@ class ContactQueries:
                 argument="ids",
             )
         keys = [moneybird_id(value, argument="ids") for value in ids]
-        raws = await info.context.contact_by_id.load_many(keys)
+        raws = await info.context.contact_by_id.load_all(keys)
         return [None if raw is None else Contact.from_upstream(raw) for raw in raws]
 
     @strawberry.field(
