@@ -94,13 +94,6 @@ def json_object(raw: dict[str, Any], key: str) -> Any:
     return value if isinstance(value, (dict, list)) else None
 
 
-def objects(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = raw.get(key)
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]
-
-
 def enum_member(enum: type[E], raw: dict[str, Any], key: str, unknown: E) -> E | None:
     """The member whose value the upstream sent; `unknown` for a value we do not know."""
     value = raw.get(key)

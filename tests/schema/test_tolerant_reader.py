@@ -33,6 +33,7 @@ QUIRKY_CONTACT = {
     "notes": None,
     "events": [{"action": "contact_merged", "data": {"from": "1"}, "user_id": 1509611426969}],
     "custom_fields": [{"id": "1", "name": "Segment", "value": None}],
+    "contact_people": [{"id": 5, "firstname": "Ann"}, "junk", None],
     "brand_new_field": {"nested": True},
 }
 
@@ -72,7 +73,7 @@ def test_quirks_are_served() -> None:
         '{ contact(id: "496081407814141080") { id displayName companyName firstname'
         " deliveryMethod deliveryMethodRaw sepaSequenceType creditCardType creditCardTypeRaw"
         " sepaMandateDate createdAt version notes { id } events { action data userId }"
-        " customFields { name value } } }",
+        " customFields { name value } contactPeople { id firstname } } }",
         [QUIRKY_CONTACT],
     )
     assert result["errors"] is None
@@ -92,6 +93,7 @@ def test_quirks_are_served() -> None:
         "notes": [],
         "events": [{"action": "contact_merged", "data": {"from": "1"}, "userId": "1509611426969"}],
         "customFields": [{"name": "Segment", "value": None}],
+        "contactPeople": [{"id": "5", "firstname": "Ann"}],
     }
 
 

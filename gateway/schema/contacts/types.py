@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.schema import reader
-from gateway.schema.lazy import view_type
+from gateway.schema.lazy import view_type, views_of
 from gateway.schema.relay import PageInfo
 from gateway.schema.scalars import BigInt, big_int
 
@@ -264,42 +264,37 @@ class ContactConnection:
         return [edge.node for edge in self.edges]
 
 
-def _id(raw: dict[str, Any], key: str) -> strawberry.ID | None:
-    value = reader.identifier(raw, key)
-    return None if value is None else strawberry.ID(value)
-
-
 _NoteView = view_type(
     "NoteView",
     {
         "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
-        "administration_id": lambda raw: _id(raw, "administration_id"),
-        "entity_id": lambda raw: _id(raw, "entity_id"),
-        "entity_type": lambda raw: reader.text(raw, "entity_type"),
-        "user_id": lambda raw: _id(raw, "user_id"),
-        "assignee_id": lambda raw: _id(raw, "assignee_id"),
+        "administration_id": (reader.identifier, "administration_id"),
+        "entity_id": (reader.identifier, "entity_id"),
+        "entity_type": (reader.text, "entity_type"),
+        "user_id": (reader.identifier, "user_id"),
+        "assignee_id": (reader.identifier, "assignee_id"),
         "todo": lambda raw: bool(reader.boolean(raw, "todo")),
-        "note": lambda raw: reader.text(raw, "note"),
-        "completed_at": lambda raw: reader.timestamp(raw, "completed_at"),
-        "completed_by_id": lambda raw: _id(raw, "completed_by_id"),
-        "todo_type": lambda raw: reader.text(raw, "todo_type"),
-        "data": lambda raw: reader.json_object(raw, "data"),
-        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
-        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "note": (reader.text, "note"),
+        "completed_at": (reader.timestamp, "completed_at"),
+        "completed_by_id": (reader.identifier, "completed_by_id"),
+        "todo_type": (reader.text, "todo_type"),
+        "data": (reader.json_object, "data"),
+        "created_at": (reader.timestamp, "created_at"),
+        "updated_at": (reader.timestamp, "updated_at"),
     },
 )
 
 _ContactEventView = view_type(
     "ContactEventView",
     {
-        "administration_id": lambda raw: _id(raw, "administration_id"),
-        "user_id": lambda raw: _id(raw, "user_id"),
+        "administration_id": (reader.identifier, "administration_id"),
+        "user_id": (reader.identifier, "user_id"),
         "action": lambda raw: reader.text(raw, "action") or "",
-        "link_entity_id": lambda raw: _id(raw, "link_entity_id"),
-        "link_entity_type": lambda raw: reader.text(raw, "link_entity_type"),
-        "data": lambda raw: reader.json_object(raw, "data"),
-        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
-        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "link_entity_id": (reader.identifier, "link_entity_id"),
+        "link_entity_type": (reader.text, "link_entity_type"),
+        "data": (reader.json_object, "data"),
+        "created_at": (reader.timestamp, "created_at"),
+        "updated_at": (reader.timestamp, "updated_at"),
     },
 )
 
@@ -307,8 +302,8 @@ _CustomFieldView = view_type(
     "CustomFieldView",
     {
         "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
-        "name": lambda raw: reader.text(raw, "name"),
-        "value": lambda raw: reader.text(raw, "value"),
+        "name": (reader.text, "name"),
+        "value": (reader.text, "value"),
     },
 )
 
@@ -316,15 +311,15 @@ _ContactPersonView = view_type(
     "ContactPersonView",
     {
         "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
-        "contact_id": lambda raw: _id(raw, "contact_id"),
-        "administration_id": lambda raw: _id(raw, "administration_id"),
-        "firstname": lambda raw: reader.text(raw, "firstname"),
-        "lastname": lambda raw: reader.text(raw, "lastname"),
-        "phone": lambda raw: reader.text(raw, "phone"),
-        "email": lambda raw: reader.text(raw, "email"),
-        "department": lambda raw: reader.text(raw, "department"),
-        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
-        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "contact_id": (reader.identifier, "contact_id"),
+        "administration_id": (reader.identifier, "administration_id"),
+        "firstname": (reader.text, "firstname"),
+        "lastname": (reader.text, "lastname"),
+        "phone": (reader.text, "phone"),
+        "email": (reader.text, "email"),
+        "department": (reader.text, "department"),
+        "created_at": (reader.timestamp, "created_at"),
+        "updated_at": (reader.timestamp, "updated_at"),
         "version": lambda raw: big_int(reader.integer(raw, "version")),
     },
 )
@@ -333,72 +328,66 @@ _ContactView = view_type(
     "ContactView",
     {
         "id": lambda raw: strawberry.ID(reader.identifier(raw, "id") or ""),
-        "administration_id": lambda raw: _id(raw, "administration_id"),
-        "company_name": lambda raw: reader.text(raw, "company_name"),
-        "firstname": lambda raw: reader.text(raw, "firstname"),
-        "lastname": lambda raw: reader.text(raw, "lastname"),
-        "address1": lambda raw: reader.text(raw, "address1"),
-        "address2": lambda raw: reader.text(raw, "address2"),
-        "zipcode": lambda raw: reader.text(raw, "zipcode"),
-        "city": lambda raw: reader.text(raw, "city"),
-        "country": lambda raw: reader.text(raw, "country"),
-        "phone": lambda raw: reader.text(raw, "phone"),
+        "administration_id": (reader.identifier, "administration_id"),
+        "company_name": (reader.text, "company_name"),
+        "firstname": (reader.text, "firstname"),
+        "lastname": (reader.text, "lastname"),
+        "address1": (reader.text, "address1"),
+        "address2": (reader.text, "address2"),
+        "zipcode": (reader.text, "zipcode"),
+        "city": (reader.text, "city"),
+        "country": (reader.text, "country"),
+        "phone": (reader.text, "phone"),
         "delivery_method": lambda raw: reader.enum_member(
             DeliveryMethod, raw, "delivery_method", DeliveryMethod.UNKNOWN
         ),
-        "delivery_method_raw": lambda raw: reader.text(raw, "delivery_method"),
-        "customer_id": lambda raw: reader.text(raw, "customer_id"),
-        "tax_number": lambda raw: reader.text(raw, "tax_number"),
-        "chamber_of_commerce": lambda raw: reader.text(raw, "chamber_of_commerce"),
-        "bank_account": lambda raw: reader.text(raw, "bank_account"),
-        "is_trusted": lambda raw: reader.boolean(raw, "is_trusted"),
-        "max_transfer_amount": lambda raw: reader.number(raw, "max_transfer_amount"),
-        "attention": lambda raw: reader.text(raw, "attention"),
-        "email": lambda raw: reader.text(raw, "email"),
-        "email_ubl": lambda raw: reader.boolean(raw, "email_ubl"),
-        "send_invoices_to_attention": lambda raw: reader.text(raw, "send_invoices_to_attention"),
-        "send_invoices_to_email": lambda raw: reader.text(raw, "send_invoices_to_email"),
-        "send_estimates_to_attention": lambda raw: reader.text(raw, "send_estimates_to_attention"),
-        "send_estimates_to_email": lambda raw: reader.text(raw, "send_estimates_to_email"),
-        "direct_debit": lambda raw: reader.boolean(raw, "direct_debit"),
-        "sepa_active": lambda raw: reader.boolean(raw, "sepa_active"),
-        "sepa_iban": lambda raw: reader.text(raw, "sepa_iban"),
-        "sepa_iban_account_name": lambda raw: reader.text(raw, "sepa_iban_account_name"),
-        "sepa_bic": lambda raw: reader.text(raw, "sepa_bic"),
-        "sepa_mandate_id": lambda raw: reader.text(raw, "sepa_mandate_id"),
-        "sepa_mandate_date": lambda raw: reader.calendar_date(raw, "sepa_mandate_date"),
+        "delivery_method_raw": (reader.text, "delivery_method"),
+        "customer_id": (reader.text, "customer_id"),
+        "tax_number": (reader.text, "tax_number"),
+        "chamber_of_commerce": (reader.text, "chamber_of_commerce"),
+        "bank_account": (reader.text, "bank_account"),
+        "is_trusted": (reader.boolean, "is_trusted"),
+        "max_transfer_amount": (reader.number, "max_transfer_amount"),
+        "attention": (reader.text, "attention"),
+        "email": (reader.text, "email"),
+        "email_ubl": (reader.boolean, "email_ubl"),
+        "send_invoices_to_attention": (reader.text, "send_invoices_to_attention"),
+        "send_invoices_to_email": (reader.text, "send_invoices_to_email"),
+        "send_estimates_to_attention": (reader.text, "send_estimates_to_attention"),
+        "send_estimates_to_email": (reader.text, "send_estimates_to_email"),
+        "direct_debit": (reader.boolean, "direct_debit"),
+        "sepa_active": (reader.boolean, "sepa_active"),
+        "sepa_iban": (reader.text, "sepa_iban"),
+        "sepa_iban_account_name": (reader.text, "sepa_iban_account_name"),
+        "sepa_bic": (reader.text, "sepa_bic"),
+        "sepa_mandate_id": (reader.text, "sepa_mandate_id"),
+        "sepa_mandate_date": (reader.calendar_date, "sepa_mandate_date"),
         "sepa_sequence_type": lambda raw: reader.enum_member(
             SepaSequenceType, raw, "sepa_sequence_type", SepaSequenceType.UNKNOWN
         ),
-        "sepa_sequence_type_raw": lambda raw: reader.text(raw, "sepa_sequence_type"),
-        "credit_card_number": lambda raw: reader.text(raw, "credit_card_number"),
-        "credit_card_reference": lambda raw: reader.text(raw, "credit_card_reference"),
+        "sepa_sequence_type_raw": (reader.text, "sepa_sequence_type"),
+        "credit_card_number": (reader.text, "credit_card_number"),
+        "credit_card_reference": (reader.text, "credit_card_reference"),
         "credit_card_type": lambda raw: reader.enum_member(
             CreditCardType, raw, "credit_card_type", CreditCardType.UNKNOWN
         ),
-        "credit_card_type_raw": lambda raw: reader.text(raw, "credit_card_type"),
-        "tax_number_validated_at": lambda raw: reader.timestamp(raw, "tax_number_validated_at"),
-        "tax_number_valid": lambda raw: reader.boolean(raw, "tax_number_valid"),
-        "invoice_workflow_id": lambda raw: _id(raw, "invoice_workflow_id"),
-        "estimate_workflow_id": lambda raw: _id(raw, "estimate_workflow_id"),
-        "si_identifier": lambda raw: reader.text(raw, "si_identifier"),
-        "si_identifier_type": lambda raw: reader.text(raw, "si_identifier_type"),
-        "moneybird_payments_mandate": lambda raw: reader.boolean(raw, "moneybird_payments_mandate"),
-        "created_at": lambda raw: reader.timestamp(raw, "created_at"),
-        "updated_at": lambda raw: reader.timestamp(raw, "updated_at"),
+        "credit_card_type_raw": (reader.text, "credit_card_type"),
+        "tax_number_validated_at": (reader.timestamp, "tax_number_validated_at"),
+        "tax_number_valid": (reader.boolean, "tax_number_valid"),
+        "invoice_workflow_id": (reader.identifier, "invoice_workflow_id"),
+        "estimate_workflow_id": (reader.identifier, "estimate_workflow_id"),
+        "si_identifier": (reader.text, "si_identifier"),
+        "si_identifier_type": (reader.text, "si_identifier_type"),
+        "moneybird_payments_mandate": (reader.boolean, "moneybird_payments_mandate"),
+        "created_at": (reader.timestamp, "created_at"),
+        "updated_at": (reader.timestamp, "updated_at"),
         "version": lambda raw: big_int(reader.integer(raw, "version")),
-        "sales_invoices_url": lambda raw: reader.text(raw, "sales_invoices_url"),
-        "archived": lambda raw: reader.boolean(raw, "archived"),
-        "display_name": lambda raw: display_name(raw),
-        "notes": lambda raw: [Note.from_upstream(item) for item in reader.objects(raw, "notes")],
-        "events": lambda raw: [
-            ContactEvent.from_upstream(item) for item in reader.objects(raw, "events")
-        ],
-        "custom_fields": lambda raw: [
-            CustomField.from_upstream(item) for item in reader.objects(raw, "custom_fields")
-        ],
-        "contact_people": lambda raw: [
-            ContactPerson.from_upstream(item) for item in reader.objects(raw, "contact_people")
-        ],
+        "sales_invoices_url": (reader.text, "sales_invoices_url"),
+        "archived": (reader.boolean, "archived"),
+        "display_name": display_name,
+        "notes": views_of(_NoteView, "notes"),
+        "events": views_of(_ContactEventView, "events"),
+        "custom_fields": views_of(_CustomFieldView, "custom_fields"),
+        "contact_people": views_of(_ContactPersonView, "contact_people"),
     },
 )
