@@ -181,6 +181,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
     def _resolve(self, field: FieldPlan, source: Any, field_path: Path | None) -> Any:
         field_def = field.field_def
         info = self.build_resolve_info(field_def, field.nodes, field.parent_type, field_path)  # type: ignore[arg-type]
+        if field.call is not None:
+            return field.call(source, info)
         args = (
             get_argument_values(
                 field_def,

@@ -31,6 +31,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLString,
     InlineFragmentNode,
@@ -75,6 +76,9 @@ class FieldPlan:
     # Reads the value from the source without an info object (Strawberry's plain
     # fields and __typename); None when the field's resolver must be called.
     read: Callable[[Any], Any] | None
+    # Calls a Strawberry resolver that takes nothing but `self` and `info` straight
+    # from (source, graphql-core's resolve info); None to call `field_def.resolve`.
+    call: Callable[[Any, GraphQLResolveInfo[Any]], Any] | None
     has_args: bool
     non_null: bool
     # The field's path is built only when a resolver, a child or an error needs it.
@@ -145,6 +149,7 @@ class _Planner:
             details=details,
             nodes=nodes,
             read=read,
+            call=_direct_call(self.schema, field_def) if read is None else None,
             has_args=bool(field_def.args or nodes[0].arguments),
             non_null=is_non_null_type(return_type),
             needs_path=read is None or not is_leaf,
@@ -214,6 +219,45 @@ def _plain_reader(
     if default_resolver is getattr:
         return operator.attrgetter(python_name)
     return lambda source: default_resolver(source, python_name)
+
+
+def _direct_call(
+    schema: GraphQLSchema, field_def: GraphQLField
+) -> Callable[[Any, GraphQLResolveInfo[Any]], Any] | None:
+    """The resolver of a field with no arguments, field extensions or exception
+    handlers, called as Strawberry would call it, without the per-call wrapper
+    that converts arguments and runs extensions it does not have. Twenty
+    `defaultContact`s a page paid that wrapper twenty times."""
+    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_FIELD)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if strawberry_field is None or strawberry_schema is None:
+        return None
+    resolver = strawberry_field.base_resolver
+    if (
+        resolver is None
+        or field_def.args
+        or strawberry_field.arguments
+        or strawberry_field.extensions
+        or strawberry_field.is_subscription
+        or strawberry_schema.exception_handlers
+        or not callable(resolver.wrapped_func)
+    ):
+        return None
+    parameters = list(resolver.signature.parameters.values())
+    expected = [p for p in (resolver.self_parameter, resolver.info_parameter) if p is not None]
+    if parameters != expected or any(p.kind is p.KEYWORD_ONLY for p in parameters):
+        return None
+    function = resolver.wrapped_func
+    info_class = strawberry_schema.config.info_class
+    if resolver.self_parameter is not None and resolver.info_parameter is not None:
+        return lambda source, info: function(
+            source, info_class(_raw_info=info, _field=strawberry_field)
+        )
+    if resolver.self_parameter is not None:
+        return lambda source, _info: function(source)
+    if resolver.info_parameter is not None:
+        return lambda _source, info: function(info_class(_raw_info=info, _field=strawberry_field))
+    return lambda _source, _info: function()
 
 
 def _non_null(inner: Completer, message: str) -> Completer:

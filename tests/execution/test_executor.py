@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import ExecutionResult
+from strawberry.permission import BasePermission
+from strawberry.schema import schema_converter
 from strawberry.types import Info
 
 from gateway.execution import executor as planned
@@ -66,6 +68,43 @@ class Item:
     async def later_required_null(self) -> str:
         await asyncio.sleep(0)
         return None  # type: ignore[return-value]
+
+
+class Denied(BasePermission):
+    message = "not for you"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Probe:
+    """Resolvers without arguments, called past Strawberry's wrapper when they can be."""
+
+    seed: int
+
+    @strawberry.field
+    async def where(self, info: Info) -> str:
+        await asyncio.sleep(0)
+        return f"{info.field_name} at {info.path.as_list()} seeded {self.seed}"
+
+    @strawberry.field
+    @staticmethod
+    def info_only(info: Info) -> str:
+        return f"{info.field_name} of {info.path.prev.key if info.path.prev else None}"
+
+    @strawberry.field
+    @staticmethod
+    def nothing() -> int:
+        return 7
+
+    @strawberry.field(permission_classes=[Denied])
+    def guarded(self) -> str | None:
+        return "secret"
+
+    @strawberry.field(permission_classes=[Denied])
+    def guarded_required(self) -> str:
+        return "secret"
 
 
 def _items(count: int) -> list[Item]:
@@ -119,6 +158,10 @@ class Query:
     def greet(self, info: Info, name: str, loud: bool = False) -> str:
         text = f"hello {name} from {info.field_name} at {info.path.key}"
         return text.upper() if loud else text
+
+    @strawberry.field
+    def probes(self) -> list[Probe | None]:
+        return [Probe(seed=1), Probe(seed=2)]
 
     @strawberry.field
     def required_root(self) -> str:
@@ -181,6 +224,12 @@ PLANNABLE: list[tuple[str, str, dict[str, Any]]] = [
         {"n": "Ada", "loud": True},
     ),
     ("null in a non-null root field", "{ mood requiredRoot }", {}),
+    (
+        "resolvers without arguments, with and without info, and behind a permission",
+        "{ probes { seed where infoOnly nothing guarded } }",
+        {},
+    ),
+    ("a permission denied on a non-null field", "{ probes { seed guardedRequired } }", {}),
     (
         "skip and include, first values",
         "query($a: Boolean!, $b: Boolean!) { items(count: 1) { id @skip(if: $a)"
@@ -253,6 +302,25 @@ def test_a_plan_serves_the_next_request_with_new_values() -> None:
     second = asyncio.run(PLANNED.execute(query, variable_values={"n": "two"}, root_value=Query()))
     assert first.data == {"greet": "hello one from greet at greet"}
     assert second.data == {"greet": "hello two from greet at greet"}
+
+
+def test_only_resolvers_without_arguments_or_extensions_skip_strawberrys_wrapper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrapped: list[str] = []
+    original = schema_converter.get_arguments
+
+    def counting_get_arguments(*, field: Any, **kwargs: Any) -> Any:
+        wrapped.append(field.python_name)
+        return original(field=field, **kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counting_get_arguments)
+    query = "{ probes { where infoOnly nothing guarded } items(count: 1) { later } }"
+    result = asyncio.run(PLANNED.execute(query, root_value=Query()))
+    assert result.data is not None
+    # A permission is a field extension and an argument needs converting: both keep
+    # Strawberry's wrapper. `probes`, `where`, `info_only` and `nothing` do not.
+    assert sorted(wrapped) == ["guarded", "guarded", "items", "later"]
 
 
 def test_cases_exercise_errors() -> None:
