@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import UpstreamNotFound
 from gateway.schema import reader
+from gateway.schema.lazy import view_type
 from gateway.schema.relay import PageInfo
 
 Info = strawberry.Info[RequestContext, None]
@@ -83,20 +84,7 @@ class CounterpartContact:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> CounterpartContact:
-        address = raw.get("address")
-        return cls(
-            id=strawberry.ID(reader.text(raw, "id") or ""),
-            counterpart_id=strawberry.ID(reader.text(raw, "counterpart_id") or ""),
-            first_name=reader.text(raw, "first_name"),
-            last_name=reader.text(raw, "last_name"),
-            email=reader.text(raw, "email"),
-            phone=reader.text(raw, "phone"),
-            title=reader.text(raw, "title"),
-            is_default=bool(reader.boolean(raw, "is_default")),
-            address=CounterpartAddress.from_upstream(address)
-            if isinstance(address, dict)
-            else None,
-        )
+        return cast(CounterpartContact, _CounterpartContactView(raw))
 
     @strawberry.field(description="The counterpart; batched across all contacts in a response.")
     async def counterpart(self, info: Info) -> Counterpart:
@@ -128,51 +116,7 @@ class Counterpart:
 
     @classmethod
     def from_upstream(cls, raw: dict[str, Any]) -> Counterpart:
-        organization = (
-            raw.get("organization") if isinstance(raw.get("organization"), dict) else None
-        )
-        individual = raw.get("individual") if isinstance(raw.get("individual"), dict) else None
-        details: dict[str, Any] = organization or individual or {}
-        if organization is not None:
-            name = reader.text(organization, "legal_name") or ""
-        else:
-            name = " ".join(
-                part
-                for part in (reader.text(details, "first_name"), reader.text(details, "last_name"))
-                if part
-            )
-        return cls(
-            id=strawberry.ID(reader.text(raw, "id") or ""),
-            type=reader.enum_member(CounterpartType, raw, "type", CounterpartType.UNKNOWN),
-            name=name,
-            is_customer=reader.boolean(details, "is_customer"),
-            is_vendor=reader.boolean(details, "is_vendor"),
-            email=reader.text(details, "email"),
-            phone=reader.text(details, "phone"),
-            tax_id=reader.text(raw, "tax_id"),
-            created_at=reader.timestamp(raw, "created_at"),
-            updated_at=reader.timestamp(raw, "updated_at"),
-            organization=None
-            if organization is None
-            else CounterpartOrganization(
-                legal_name=reader.text(organization, "legal_name"),
-                email=reader.text(organization, "email"),
-                phone=reader.text(organization, "phone"),
-                is_customer=reader.boolean(organization, "is_customer"),
-                is_vendor=reader.boolean(organization, "is_vendor"),
-            ),
-            individual=None
-            if individual is None
-            else CounterpartIndividual(
-                first_name=reader.text(individual, "first_name"),
-                last_name=reader.text(individual, "last_name"),
-                title=reader.text(individual, "title"),
-                email=reader.text(individual, "email"),
-                phone=reader.text(individual, "phone"),
-                is_customer=reader.boolean(individual, "is_customer"),
-                is_vendor=reader.boolean(individual, "is_vendor"),
-            ),
-        )
+        return cast(Counterpart, _CounterpartView(raw))
 
     @strawberry.field(description="All contacts of the counterpart (one call, shared).")
     async def contacts(self, info: Info) -> list[CounterpartContact]:
@@ -196,3 +140,100 @@ class CounterpartEdge:
 class CounterpartConnection:
     edges: list[CounterpartEdge]
     page_info: PageInfo
+
+
+def _address(raw: dict[str, Any]) -> CounterpartAddress | None:
+    address = raw.get("address")
+    return CounterpartAddress.from_upstream(address) if isinstance(address, dict) else None
+
+
+_CounterpartContactView = view_type(
+    "CounterpartContactView",
+    {
+        "id": lambda raw: strawberry.ID(reader.text(raw, "id") or ""),
+        "counterpart_id": lambda raw: strawberry.ID(reader.text(raw, "counterpart_id") or ""),
+        "first_name": (reader.text, "first_name"),
+        "last_name": (reader.text, "last_name"),
+        "email": (reader.text, "email"),
+        "phone": (reader.text, "phone"),
+        "title": (reader.text, "title"),
+        "is_default": lambda raw: bool(reader.boolean(raw, "is_default")),
+        "address": _address,
+    },
+)
+
+
+def _organization_raw(raw: dict[str, Any]) -> dict[str, Any] | None:
+    organization = raw.get("organization")
+    return organization if isinstance(organization, dict) else None
+
+
+def _individual_raw(raw: dict[str, Any]) -> dict[str, Any] | None:
+    individual = raw.get("individual")
+    return individual if isinstance(individual, dict) else None
+
+
+def _details(raw: dict[str, Any]) -> dict[str, Any]:
+    """The organization's or the individual's fields: Monite nests them by type."""
+    return _organization_raw(raw) or _individual_raw(raw) or {}
+
+
+def _name(raw: dict[str, Any]) -> str:
+    organization = _organization_raw(raw)
+    if organization is not None:
+        return reader.text(organization, "legal_name") or ""
+    details = _details(raw)
+    return " ".join(
+        part
+        for part in (reader.text(details, "first_name"), reader.text(details, "last_name"))
+        if part
+    )
+
+
+def _organization(raw: dict[str, Any]) -> CounterpartOrganization | None:
+    organization = _organization_raw(raw)
+    if organization is None:
+        return None
+    return CounterpartOrganization(
+        legal_name=reader.text(organization, "legal_name"),
+        email=reader.text(organization, "email"),
+        phone=reader.text(organization, "phone"),
+        is_customer=reader.boolean(organization, "is_customer"),
+        is_vendor=reader.boolean(organization, "is_vendor"),
+    )
+
+
+def _individual(raw: dict[str, Any]) -> CounterpartIndividual | None:
+    individual = _individual_raw(raw)
+    if individual is None:
+        return None
+    return CounterpartIndividual(
+        first_name=reader.text(individual, "first_name"),
+        last_name=reader.text(individual, "last_name"),
+        title=reader.text(individual, "title"),
+        email=reader.text(individual, "email"),
+        phone=reader.text(individual, "phone"),
+        is_customer=reader.boolean(individual, "is_customer"),
+        is_vendor=reader.boolean(individual, "is_vendor"),
+    )
+
+
+_CounterpartView = view_type(
+    "CounterpartView",
+    {
+        "id": lambda raw: strawberry.ID(reader.text(raw, "id") or ""),
+        "type": lambda raw: reader.enum_member(
+            CounterpartType, raw, "type", CounterpartType.UNKNOWN
+        ),
+        "name": _name,
+        "is_customer": lambda raw: reader.boolean(_details(raw), "is_customer"),
+        "is_vendor": lambda raw: reader.boolean(_details(raw), "is_vendor"),
+        "email": lambda raw: reader.text(_details(raw), "email"),
+        "phone": lambda raw: reader.text(_details(raw), "phone"),
+        "tax_id": (reader.text, "tax_id"),
+        "created_at": (reader.timestamp, "created_at"),
+        "updated_at": (reader.timestamp, "updated_at"),
+        "organization": _organization,
+        "individual": _individual,
+    },
+)
