@@ -287,19 +287,17 @@ class UpstreamHTTP:
     ) -> _Answer:
         endpoint = endpoint_template(path)
         try:
-            if scope is None:
+            task = None if scope is None else scope.enter()
+            try:
                 async with self._slots:
                     response = await self._exchange(method, path, headers, params, content)
-            else:
-                scope.calls += 1
-                task = scope.enter()
-                try:
-                    async with self._slots:
-                        response = await self._exchange(method, path, headers, params, content)
-                except BaseException as exc:
-                    if scope.leave(task) and isinstance(exc, asyncio.CancelledError):
-                        raise TimeoutError from None
-                    raise
+            except BaseException as exc:
+                # leave() says whether the deadline cancelled the call.
+                timed_out = task is not None and scope is not None and scope.leave(task)
+                if timed_out and isinstance(exc, asyncio.CancelledError):
+                    raise TimeoutError from None
+                raise
+            if task is not None and scope is not None:
                 scope.leave(task)
         except Exception:
             self._count_call(method, endpoint, "error")

@@ -40,7 +40,8 @@ class RequestScope:
         return max(0.0, self._when - self._loop.time())
 
     def enter(self) -> asyncio.Task[object]:
-        """Put the current task's call under the deadline; pair with `leave`."""
+        """Count a call and put it under the deadline; pair with `leave`."""
+        self.calls += 1
         if self.expired:
             raise TimeoutError
         task = asyncio.current_task()
