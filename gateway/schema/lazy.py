@@ -45,6 +45,16 @@ def views_of(view: type[UpstreamView], key: str) -> Reader:
     return read
 
 
+def view_of(view: type[UpstreamView], key: str) -> Reader:
+    """A reader of the object under `key` as a `view`; None when it is not an object."""
+
+    def read(raw: dict[str, Any]) -> UpstreamView | None:
+        value = raw.get(key)
+        return view(value) if isinstance(value, dict) else None
+
+    return read
+
+
 def view_type(name: str, readers: Mapping[str, FieldReader]) -> type[UpstreamView]:
     """A view class with one property per field: found by plain attribute lookup,
     not by a failed one (the executor asks every value whether it has `__await__`)."""

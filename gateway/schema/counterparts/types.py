@@ -16,7 +16,7 @@ import strawberry
 from gateway.context import RequestContext
 from gateway.errors import UpstreamNotFound
 from gateway.schema import reader
-from gateway.schema.lazy import view_type
+from gateway.schema.lazy import FieldReader, view_of, view_type
 from gateway.schema.relay import PageInfo
 
 Info = strawberry.Info[RequestContext, None]
@@ -37,17 +37,6 @@ class CounterpartAddress:
     postal_code: str | None
     state: str | None
     country: str | None = strawberry.field(description="ISO 3166 two-letter code.")
-
-    @classmethod
-    def from_upstream(cls, raw: dict[str, Any]) -> CounterpartAddress:
-        return cls(
-            line1=reader.text(raw, "line1"),
-            line2=reader.text(raw, "line2"),
-            city=reader.text(raw, "city"),
-            postal_code=reader.text(raw, "postal_code"),
-            state=reader.text(raw, "state"),
-            country=reader.text(raw, "country"),
-        )
 
 
 @strawberry.type(description="Details of a counterpart that is an organization.")
@@ -142,10 +131,13 @@ class CounterpartConnection:
     page_info: PageInfo
 
 
-def _address(raw: dict[str, Any]) -> CounterpartAddress | None:
-    address = raw.get("address")
-    return CounterpartAddress.from_upstream(address) if isinstance(address, dict) else None
-
+_AddressView = view_type(
+    "CounterpartAddressView",
+    {
+        key: (reader.text, key)
+        for key in ("line1", "line2", "city", "postal_code", "state", "country")
+    },
+)
 
 _CounterpartContactView = view_type(
     "CounterpartContactView",
@@ -158,7 +150,7 @@ _CounterpartContactView = view_type(
         "phone": (reader.text, "phone"),
         "title": (reader.text, "title"),
         "is_default": lambda raw: bool(reader.boolean(raw, "is_default")),
-        "address": _address,
+        "address": view_of(_AddressView, "address"),
     },
 )
 
@@ -190,32 +182,27 @@ def _name(raw: dict[str, Any]) -> str:
     )
 
 
-def _organization(raw: dict[str, Any]) -> CounterpartOrganization | None:
-    organization = _organization_raw(raw)
-    if organization is None:
-        return None
-    return CounterpartOrganization(
-        legal_name=reader.text(organization, "legal_name"),
-        email=reader.text(organization, "email"),
-        phone=reader.text(organization, "phone"),
-        is_customer=reader.boolean(organization, "is_customer"),
-        is_vendor=reader.boolean(organization, "is_vendor"),
-    )
+# Fields an organization and an individual both have.
+_PARTY_FIELDS: dict[str, FieldReader] = {
+    "email": (reader.text, "email"),
+    "phone": (reader.text, "phone"),
+    "is_customer": (reader.boolean, "is_customer"),
+    "is_vendor": (reader.boolean, "is_vendor"),
+}
 
+_OrganizationView = view_type(
+    "CounterpartOrganizationView", {"legal_name": (reader.text, "legal_name"), **_PARTY_FIELDS}
+)
 
-def _individual(raw: dict[str, Any]) -> CounterpartIndividual | None:
-    individual = _individual_raw(raw)
-    if individual is None:
-        return None
-    return CounterpartIndividual(
-        first_name=reader.text(individual, "first_name"),
-        last_name=reader.text(individual, "last_name"),
-        title=reader.text(individual, "title"),
-        email=reader.text(individual, "email"),
-        phone=reader.text(individual, "phone"),
-        is_customer=reader.boolean(individual, "is_customer"),
-        is_vendor=reader.boolean(individual, "is_vendor"),
-    )
+_IndividualView = view_type(
+    "CounterpartIndividualView",
+    {
+        "first_name": (reader.text, "first_name"),
+        "last_name": (reader.text, "last_name"),
+        "title": (reader.text, "title"),
+        **_PARTY_FIELDS,
+    },
+)
 
 
 _CounterpartView = view_type(
@@ -233,7 +220,7 @@ _CounterpartView = view_type(
         "tax_id": (reader.text, "tax_id"),
         "created_at": (reader.timestamp, "created_at"),
         "updated_at": (reader.timestamp, "updated_at"),
-        "organization": _organization,
-        "individual": _individual,
+        "organization": view_of(_OrganizationView, "organization"),
+        "individual": view_of(_IndividualView, "individual"),
     },
 )
