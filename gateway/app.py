@@ -18,14 +18,14 @@ from starlette.routing import Mount, Route
 from gateway import heap
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.credentials import CREDENTIAL_HEADERS
-from gateway.http_view import GatewayGraphQL
+from gateway.execution.pipeline import build_pipeline
+from gateway.graphiql import asset_routes, graphiql_page
+from gateway.graphql_http import GraphQLEndpoint
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import REGISTRY
-from gateway.prepared import PreparedQueries
 from gateway.request_id import RequestIdMiddleware
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
-from gateway.schema import build_schema
 from gateway.services import open_services
 from gateway.settings import Settings
 
@@ -81,19 +81,18 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    schema = build_schema(settings)
-    prepared = (
-        PreparedQueries(schema._schema, schema.validator, max_tokens=settings.max_tokens)
-        if settings.executor == "planned"
-        else None
-    )
-    graphql = GatewayGraphQL(schema, prepared=prepared, graphql_ide=settings.graphiql)
+    async def graphiql(request: Request) -> Response:
+        return graphiql_page(settings)
+
+    graphql = GraphQLEndpoint(build_pipeline(settings), ide=graphiql if settings.graphiql else None)
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    if settings.graphiql:
+        routes += asset_routes()
     if settings.uses_sandbox:
         sandbox_state = sandbox if sandbox is not None else SandboxState()
         routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))

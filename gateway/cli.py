@@ -90,9 +90,9 @@ def serve_sandbox(host: str, port: int, latency: float, log_limit: int) -> int:
 
 
 def schema_sdl() -> str:
-    from gateway.schema import schema
+    from gateway.schema import build_schema
 
-    return schema.as_str() + "\n"
+    return build_schema().as_str() + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

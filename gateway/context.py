@@ -1,4 +1,8 @@
-"""The per-request context: credentials, upstream clients and fresh loaders."""
+"""The per-request context: credentials, upstream clients and fresh loaders.
+
+Made once per HTTP request; the operations of a request share it, so they
+share its loaders and its upstream deadline.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from gateway.credentials import Credentials
 from gateway.errors import MissingCredentials
@@ -14,6 +17,7 @@ from gateway.ids import moneybird_id, monite_id
 from gateway.loaders.contacts import ContactByIdLoader
 from gateway.loaders.counterparts import ContactsByCounterpartLoader, CounterpartByIdLoader
 from gateway.services import Services
+from gateway.upstream import request_scope
 from gateway.upstream.moneybird import MoneybirdClient
 from gateway.upstream.monite import MoniteClient
 
@@ -21,9 +25,24 @@ from gateway.upstream.monite import MoniteClient
 @dataclass
 class RequestContext:
     request: Request
-    response: Response
     services: Services
     credentials: Credentials = field(repr=False)
+
+    @classmethod
+    def for_request(cls, request: Request) -> RequestContext:
+        """The context of an HTTP request; the request's upstream deadline starts now."""
+        services: Services = request.app.state.services
+        request_scope.start(services.settings.request_deadline)
+        return cls(
+            request=request,
+            services=services,
+            credentials=Credentials.from_headers(request.headers),
+        )
+
+    @property
+    def request_id(self) -> str | None:
+        request_id: str | None = getattr(self.request.state, "request_id", None)
+        return request_id
 
     @cached_property
     def moneybird(self) -> MoneybirdClient:

@@ -55,8 +55,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             track=lambda values: _alive(executor).track_async_work(values),
         )
 
+    # Whether the operation ran from a plan, for the request's log line.
+    ran_plan = False
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         plan = self._plan(serially)
+        self.ran_plan = plan is not None
         if plan is None:
             return super().execute_operation(serially)
         try:

@@ -8,11 +8,10 @@ from typing import Any
 import httpx
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 
 from gateway.context import RequestContext
 from gateway.credentials import Credentials
-from gateway.schema import schema
+from gateway.execution.pipeline import GraphQLRequest, GraphQLResult, build_pipeline
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.upstream.http import UpstreamHTTP
@@ -42,6 +41,11 @@ def moneybird_client(client: httpx.AsyncClient) -> UpstreamHTTP:
     return UpstreamHTTP(client, name="Moneybird", read_error_message=read_error_message)
 
 
+async def run_query(query: str, context: RequestContext) -> GraphQLResult:
+    pipeline = build_pipeline(context.services.settings)
+    return await pipeline.run(GraphQLRequest(query), context)
+
+
 def run(query: str, upstream_body: Any) -> dict[str, Any]:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=orjson.dumps(upstream_body))
@@ -58,12 +62,11 @@ def run(query: str, upstream_body: Any) -> dict[str, Any]:
             request = Request({"type": "http", "headers": [], "method": "POST"})
             context = RequestContext(
                 request=request,
-                response=Response(),
                 services=services,
                 credentials=Credentials(moneybird_token="t", moneybird_administration_id="123"),
             )
-            result = await schema.execute(query, context_value=context)
-            return {"data": result.data, "errors": result.errors}
+            result = await run_query(query, context)
+            return {"data": result.data, "errors": result.errors or None}
 
     return asyncio.run(execute())
 
@@ -121,11 +124,10 @@ def test_an_unexpected_exception_is_masked_and_logged(caplog: Any) -> None:
             )
             context = RequestContext(
                 request=request,
-                response=Response(),
                 services=services,
                 credentials=Credentials(moneybird_token="t", moneybird_administration_id="123"),
             )
-            return await schema.execute('{ contact(id: "1") { id } }', context_value=context)
+            return await run_query('{ contact(id: "1") { id } }', context)
 
     result = asyncio.run(execute())
     [error] = result.errors

@@ -1,18 +1,18 @@
 """Give every top-level error an `extensions.code`; mask what was not expected.
 
-Gateway errors keep their message and code. Unexpected exceptions become
-"Unexpected error." with code INTERNAL and the request id; the detail goes to the
-server log only.
+Gateway errors keep their message and code. Errors raised before execution
+(parse, validation, operation choice, variables) get the code of the step that
+raised them. Unexpected exceptions become "Unexpected error." with code
+INTERNAL and the request id; the detail goes to the server log only.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from gateway.errors import GatewayError
 
@@ -27,13 +27,13 @@ def _request_id(context: Any) -> str | None:
     return getattr(state, "request_id", None)
 
 
-def _code_for_graphql_error(error: GraphQLError) -> str:
-    message = error.message
-    if message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable "):
-        return "BAD_USER_INPUT"
-    return "GRAPHQL_VALIDATION_FAILED"
+def request_errors(errors: Iterable[GraphQLError], code: str) -> list[GraphQLError]:
+    """Errors that stopped a request before execution, each with `code` unless it
+    carries one of its own."""
+    return [
+        _rebuild(error, error.message, {"code": code, **(error.extensions or {})})
+        for error in errors
+    ]
 
 
 def shape_errors(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
@@ -46,13 +46,11 @@ def _shape(error: GraphQLError, request_id: str | None) -> GraphQLError:
     original = error.original_error
     if isinstance(original, GatewayError):
         return _rebuild(error, original.message, original.extensions())
-    if original is None:
-        extensions = dict(error.extensions or {})
-        extensions.setdefault("code", _code_for_graphql_error(error))
-        return _rebuild(error, error.message, extensions)
-    if isinstance(original, GraphQLError):
-        # A scalar's parse error or similar: the client's input, phrased by graphql-core.
-        extensions = dict(original.extensions or {})
+    if original is None or isinstance(original, GraphQLError):
+        # Raised by graphql-core while executing: an argument that does not coerce,
+        # the client's input. Upstream values never get here: the readers check
+        # that they fit their types.
+        extensions = dict((original or error).extensions or {})
         extensions.setdefault("code", "BAD_USER_INPUT")
         return _rebuild(error, error.message, extensions)
     logger.error(
@@ -77,12 +75,3 @@ def _rebuild(error: GraphQLError, message: str, extensions: dict[str, Any]) -> G
         original_error=None,
         extensions=extensions,
     )
-
-
-class ErrorContract(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = shape_errors(errors, self.execution_context.context)  # type: ignore[union-attr]

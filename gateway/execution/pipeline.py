@@ -1,0 +1,188 @@
+"""One GraphQL operation from request to result, the same way for every request.
+
+    document      parse and validate the text, limits included (cached per text)
+    operation     choose the operation the request names (GetOperation)
+    variables     coerce the request's variables (CoerceVariableValues)
+    execute       run the operation (ExecuteRequest): from a cached plan where the
+                  planner covers it, else on graphql-core's executor
+    errors        give every error its code, mask the unexpected ones
+    log           one log line and the request metrics
+
+An error in the first three steps is a request error: the result has no `data`.
+Nothing here knows HTTP; `gateway.graphql_http` reads requests and writes responses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    OperationType,
+)
+
+from gateway.compat.graphql_core import Executor
+from gateway.compat.strawberry import StrawberryExecutor, graphql_schema, is_awaitable
+from gateway.context import RequestContext
+from gateway.execution.documents import VALIDATION_FAILED, Document, Documents
+from gateway.execution.error_contract import request_errors, shape_errors
+from gateway.execution.executor import PlannedExecutor
+from gateway.execution.operation_log import record_operation
+from gateway.schema import build_schema
+from gateway.schema.extensions.cached_validation import make_validator
+from gateway.settings import Settings
+
+OPERATION_RESOLUTION_FAILED = "OPERATION_RESOLUTION_FAILURE"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """The parameters of one operation, as the client sent them."""
+
+    query: str
+    operation_name: str | None = None
+    variables: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class GraphQLResult:
+    data: dict[str, Any] | None
+    errors: list[GraphQLError]
+    # False for a request error: execution never started, so the answer has no `data`.
+    executed: bool
+
+    def formatted(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.executed:
+            body["data"] = self.data
+        if self.errors:
+            body["errors"] = [error.formatted for error in self.errors]
+        return body
+
+
+class OperationNotAllowed(Exception):
+    """The operation's type may not run over this request (a mutation sent with GET)."""
+
+    def __init__(self, operation_type: OperationType) -> None:
+        super().__init__(f"{operation_type.value} operations are not allowed here")
+        self.operation_type = operation_type
+
+
+class Pipeline:
+    """Runs operations against one schema with one executor class.
+
+    `executor_class` is the planned executor, which falls back to graphql-core's
+    own for what its planner does not cover, or graphql-core's executor itself.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        documents: Documents,
+        *,
+        executor_class: type[Executor[Any]],
+    ) -> None:
+        self.schema = schema
+        self.documents = documents
+        self.executor_class = executor_class
+
+    async def run(
+        self,
+        request: GraphQLRequest,
+        context: RequestContext,
+        *,
+        allowed: Collection[OperationType] = (OperationType.QUERY, OperationType.MUTATION),
+    ) -> GraphQLResult:
+        """The result of one operation; raises OperationNotAllowed for an operation
+        type outside `allowed`, before anything runs."""
+        started = time.perf_counter()
+        document = self.documents.get(request.query)
+        operation: OperationDefinitionNode | None = None
+        executor_name: str | None = None
+        if document.errors:
+            errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
+            result = GraphQLResult(None, errors, False)
+        else:
+            chosen = _operation(document, request.operation_name)
+            if isinstance(chosen, GraphQLError):
+                errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
+                result = GraphQLResult(None, errors, False)
+            else:
+                operation = chosen
+                if operation.operation not in allowed:
+                    raise OperationNotAllowed(operation.operation)
+                result, executor_name = await self._execute(request, document, context)
+        record_operation(
+            request_id=context.request_id,
+            operation_name=request.operation_name if operation is None else _name(operation),
+            operation_type=None if operation is None else operation.operation.value,
+            executor=executor_name,
+            data=result.data,
+            errors=result.errors,
+            duration=time.perf_counter() - started,
+        )
+        return result
+
+    async def _execute(
+        self, request: GraphQLRequest, document: Document, context: RequestContext
+    ) -> tuple[GraphQLResult, str | None]:
+        assert document.node is not None
+        executor = self.executor_class.build(
+            self.schema,
+            document.node,
+            context_value=context,
+            raw_variable_values=request.variables,
+            operation_name=request.operation_name,
+            is_awaitable=is_awaitable,
+            hide_suggestions=True,
+        )
+        if isinstance(executor, list):
+            return GraphQLResult(None, request_errors(executor, BAD_USER_INPUT), False), None
+        outcome: Any = executor.execute_operation()
+        if is_awaitable(outcome):
+            outcome = await outcome
+        assert isinstance(outcome, ExecutionResult)
+        errors = shape_errors(outcome.errors, context) if outcome.errors else []
+        ran_plan = getattr(executor, "ran_plan", False)
+        return GraphQLResult(outcome.data, errors, True), "planned" if ran_plan else "graphql-core"
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The gateway's schema with the limits and the executor `settings` choose."""
+    schema = graphql_schema(build_schema())
+    validator = make_validator(
+        schema,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        extra_rules=() if settings.introspection else (NoSchemaIntrospectionCustomRule,),
+    )
+    return Pipeline(
+        schema,
+        Documents(validator, max_tokens=settings.max_tokens),
+        executor_class=PlannedExecutor if settings.executor == "planned" else StrawberryExecutor,
+    )
+
+
+def _operation(document: Document, name: str | None) -> OperationDefinitionNode | GraphQLError:
+    """The operation a request names (GetOperation in the spec)."""
+    if name is None:
+        if document.only_operation is not None:
+            return document.only_operation
+        return GraphQLError("Must provide operation name if query contains multiple operations.")
+    operation = document.operations.get(name)
+    if operation is None:
+        return GraphQLError(f"Unknown operation named '{name}'.")
+    return operation
+
+
+def _name(operation: OperationDefinitionNode) -> str | None:
+    return None if operation.name is None else operation.name.value
