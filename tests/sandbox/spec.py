@@ -1,4 +1,4 @@
-"""Validate sandbox answers against the official OpenAPI documents in ../shared/upstream."""
+"""Validate sandbox answers against the official OpenAPI documents in specs/upstream."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "upstream"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "specs" / "upstream"
 SPECS = {
     "moneybird": "moneybird-contacts.openapi.json",
     "monite": "monite-counterparts.openapi.json",
