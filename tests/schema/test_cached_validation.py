@@ -231,6 +231,14 @@ def test_typename_works_with_introspection_switched_off() -> None:
     assert errors('{ contact(id: "1") { __typename id } }', off) == []
 
 
+def test_errors_suggest_no_field_names() -> None:
+    assert errors('{ contac(id: "1") { id } }') == ["Cannot query field 'contac' on type 'Query'."]
+    suggesting = make_validator(
+        SCHEMA, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES, hide_suggestions=False
+    )
+    assert "Did you mean" in errors('{ contac(id: "1") { id } }', suggesting)[0]
+
+
 def test_validation_is_cached_by_query_text() -> None:
     validate = validator()
     query = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"

@@ -53,14 +53,19 @@ def make_validator(
     max_depth: int,
     max_aliases: int,
     extra_rules: tuple[type[ASTValidationRule], ...] = (),
+    hide_suggestions: bool = True,
     cache_size: int = 512,
 ) -> Validator:
-    """A validator for one schema; `query` is the cache key, `document` its parse."""
+    """A validator for one schema; `query` is the cache key, `document` its parse.
+
+    `hide_suggestions` leaves "Did you mean ...?" out of the errors: they would
+    name fields of a schema whose introspection may be switched off.
+    """
     rules = validation_rules(extra_rules)
 
     @lru_cache(maxsize=cache_size)
     def by_text(parsed: _ByText) -> tuple[GraphQLError, ...]:
-        errors = tuple(validate(schema, parsed.document, rules))
+        errors = tuple(validate(schema, parsed.document, rules, hide_suggestions=hide_suggestions))
         return errors or tuple(_limit_errors(parsed.document, max_depth, max_aliases))
 
     def validator(query: str, document: DocumentNode) -> tuple[GraphQLError, ...]:
