@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -24,10 +25,11 @@ from gateway.graphql_http import GraphQLEndpoint
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import REGISTRY
 from gateway.request_id import RequestIdMiddleware
-from gateway.sandbox.app import create_sandbox_app
-from gateway.sandbox.state import SandboxState
 from gateway.services import open_services
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.sandbox.state import SandboxState
 
 logger = logging.getLogger("gateway")
 
@@ -54,6 +56,15 @@ def create_app(
     """`public_url` is where this app is served, needed only when it mounts the sandbox."""
     settings = settings if settings is not None else Settings()
     base_urls = upstream_base_urls(settings, public_url)
+    routes: list[Route | Mount] = []
+    if settings.uses_sandbox:
+        # Imported here: the sandbox is no part of a gateway that does not mount it.
+        from gateway.sandbox.app import create_sandbox_app, with_sandbox_defaults
+        from gateway.sandbox.state import SandboxState
+
+        sandbox_state = sandbox if sandbox is not None else SandboxState()
+        settings = with_sandbox_defaults(settings, sandbox_state)
+        routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,7 +96,7 @@ def create_app(
         return graphiql_page(settings)
 
     graphql = GraphQLEndpoint(build_pipeline(settings), ide=graphiql if settings.graphiql else None)
-    routes: list[Route | Mount] = [
+    routes += [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -93,9 +104,6 @@ def create_app(
     ]
     if settings.graphiql:
         routes += asset_routes()
-    if settings.uses_sandbox:
-        sandbox_state = sandbox if sandbox is not None else SandboxState()
-        routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -1,4 +1,4 @@
-"""What lives as long as the app: settings and one pooled HTTP client per upstream.
+"""What lives as long as the app: settings and one pooled client per upstream.
 
 Opened and closed by the app lifespan; every GraphQL request borrows them.
 """
@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from gateway.settings import Settings
 from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
-from gateway.upstream.http import ClientOptions, ErrorMessageReader, UpstreamHTTP, open_client
+from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.statuses import ErrorMessageReader
+from gateway.upstream.transport import Transport, TransportOptions, open_transport
 
 
 @dataclass
@@ -25,13 +25,12 @@ class Services:
     is_open: bool = True
 
 
-def client_options(settings: Settings) -> ClientOptions:
-    return ClientOptions(
+def transport_options(settings: Settings) -> TransportOptions:
+    return TransportOptions(
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         pool_timeout=settings.upstream_pool_timeout,
         max_connections=settings.upstream_max_connections,
-        transport=settings.http_transport,
     )
 
 
@@ -39,14 +38,15 @@ def client_options(settings: Settings) -> ClientOptions:
 async def open_services(
     settings: Settings, *, moneybird_base_url: str, monite_base_url: str
 ) -> AsyncIterator[Services]:
-    options = client_options(settings)
+    options = transport_options(settings)
 
     def upstream(
-        client: httpx.AsyncClient, name: str, read_error_message: ErrorMessageReader
+        transport: Transport, name: str, base_url: str, read_error_message: ErrorMessageReader
     ) -> UpstreamHTTP:
         return UpstreamHTTP(
-            client,
+            transport,
             name=name,
+            base_url=base_url,
             read_error_message=read_error_message,
             concurrency=settings.upstream_concurrency,
             max_retries=settings.upstream_max_retries,
@@ -56,13 +56,20 @@ async def open_services(
         )
 
     async with (
-        open_client(moneybird_base_url, options) as moneybird_client,
-        open_client(monite_base_url, options) as monite_client,
+        open_transport(settings.http_transport, options) as moneybird_transport,
+        open_transport(settings.http_transport, options) as monite_transport,
     ):
         services = Services(
             settings=settings,
-            moneybird=upstream(moneybird_client, moneybird.UPSTREAM, moneybird.read_error_message),
-            monite=upstream(monite_client, monite.UPSTREAM, monite.read_error_message),
+            moneybird=upstream(
+                moneybird_transport,
+                moneybird.UPSTREAM,
+                moneybird_base_url,
+                moneybird.read_error_message,
+            ),
+            monite=upstream(
+                monite_transport, monite.UPSTREAM, monite_base_url, monite.read_error_message
+            ),
         )
         try:
             yield services

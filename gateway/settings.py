@@ -1,7 +1,8 @@
 """Settings, read once from the environment.
 
-Every name is the environment variable an operator sets; the defaults are the
-embedded sandbox's, so that `gateway serve` works on a fresh machine.
+Every name is the environment variable an operator sets. With no upstream URL
+set, `gateway serve` mounts the embedded sandbox and fills in its
+administration and entity ids, so that it works on a fresh machine.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from pydantic import AliasChoices, Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.ids import MONEYBIRD_ID_PATTERN
-from gateway.sandbox.seed import ADMINISTRATION_ID as SANDBOX_ADMINISTRATION_ID
-from gateway.sandbox.seed import ENTITY_ID as SANDBOX_ENTITY_ID
 
 
 def _env(name: str) -> AliasChoices:
@@ -140,14 +139,12 @@ class Settings(BaseSettings):
         return self.moneybird_is_sandbox or self.monite_is_sandbox
 
     def default_administration_id(self) -> str | None:
-        if self.moneybird_administration_id is not None:
-            return self.moneybird_administration_id
-        return SANDBOX_ADMINISTRATION_ID if self.moneybird_is_sandbox else None
+        """The administration of requests that do not name one."""
+        return self.moneybird_administration_id
 
     def default_entity_id(self) -> str | None:
-        if self.monite_entity_id is not None:
-            return self.monite_entity_id
-        return SANDBOX_ENTITY_ID if self.monite_is_sandbox else None
+        """The Monite entity of requests that do not name one."""
+        return self.monite_entity_id
 
     @property
     def cors_origin_list(self) -> list[str]:

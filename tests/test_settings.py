@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from gateway.sandbox.app import with_sandbox_defaults
+from gateway.sandbox.state import SandboxState
 from gateway.settings import Settings
 
 
@@ -11,8 +13,23 @@ def test_defaults_target_the_embedded_sandbox(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.uses_sandbox
-    assert settings.default_administration_id() == "123456789"
     assert settings.monite_version == "2024-01-31"
+    # the mounted sandbox brings its own administration and entity
+    assert settings.default_administration_id() is None
+    mounted = with_sandbox_defaults(settings, SandboxState())
+    assert mounted.default_administration_id() == "123456789"
+    assert mounted.default_entity_id() == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
+
+
+def test_the_sandbox_fills_in_only_the_upstream_it_stands_in_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MONEYBIRD_ADMINISTRATION_ID", "MONITE_ENTITY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MONEYBIRD_BASE_URL", "https://moneybird.com/api/v2")
+    mounted = with_sandbox_defaults(Settings(), SandboxState())
+    assert mounted.default_administration_id() is None
+    assert mounted.default_entity_id() == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
 
 
 def test_environment_names_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,12 +2,13 @@
 
 /moneybird/...          Moneybird's API; base URL `<sandbox>/moneybird`
 /_sandbox/requests      the request log (GET), cleared by DELETE
-/_sandbox/faults/{upstream}   set latency or planned failures (POST), clear (DELETE)
+/_sandbox/faults/{upstream}   set latency, planned failures or fault rules (POST), clear (DELETE)
 /_sandbox/reset         back to the seeded data (POST)
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from gateway.sandbox.moneybird_writes import write_routes
 from gateway.sandbox.monite import monite_routes
 from gateway.sandbox.recorder import Recorder
 from gateway.sandbox.state import SandboxState
+from gateway.settings import Settings
 
 
 def control_routes(state: SandboxState) -> list[Route]:
@@ -55,7 +57,24 @@ def control_routes(state: SandboxState) -> list[Route]:
                 body=failure.get("body"),
                 headers=failure.get("headers"),
             )
-        return json_response({"latency": target.latency, "planned": len(target.planned)})
+        rules = body.get("rules")
+        for rule in rules if isinstance(rules, list) else ():
+            if not isinstance(rule, dict) or not isinstance(rule.get("match"), str):
+                return json_response({"error": "each rule needs a `match` pattern"}, 400)
+            status = rule.get("status")
+            try:
+                target.add_rule(
+                    rule["match"],
+                    status=None if status is None else int(status),
+                    delay=float(rule.get("delay", 0.0)),
+                    body=rule.get("body"),
+                    headers=rule.get("headers"),
+                )
+            except re.error as exc:
+                return json_response({"error": f"`match` is not a regular expression: {exc}"}, 400)
+        return json_response(
+            {"latency": target.latency, "planned": len(target.planned), "rules": len(target.rules)}
+        )
 
     async def reset(request: Request) -> Response:
         state.reset()
@@ -66,6 +85,17 @@ def control_routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/faults/{upstream}", faults, methods=["POST", "DELETE"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
     ]
+
+
+def with_sandbox_defaults(settings: Settings, state: SandboxState) -> Settings:
+    """`settings` with the sandbox's administration and entity as the defaults of
+    the upstreams it stands in for, where none is configured."""
+    defaults: dict[str, str] = {}
+    if settings.moneybird_is_sandbox and settings.moneybird_administration_id is None:
+        defaults["moneybird_administration_id"] = state.moneybird.administration_id
+    if settings.monite_is_sandbox and settings.monite_entity_id is None:
+        defaults["monite_entity_id"] = state.entity_id
+    return settings.model_copy(update=defaults)
 
 
 def create_sandbox_app(state: SandboxState | None = None) -> Starlette:

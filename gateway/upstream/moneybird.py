@@ -7,12 +7,19 @@ returns upstream dicts as they came (the schema reads them tolerantly).
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
+from gateway.upstream.http import (
+    UpstreamHTTP,
+    UpstreamRequest,
+    expect_object,
+    expect_objects,
+    path_segment,
+)
 
 UPSTREAM = "Moneybird"
 SYNCHRONIZATION_BATCH_SIZE = 100
@@ -47,32 +54,69 @@ class MoneybirdClient:
         self._headers = {"authorization": f"Bearer {token}"}
         self._prefix = f"{path_segment(administration_id)}/contacts"
 
-    async def _get(self, path: str, params: Any = None) -> Any:
-        return await self._http.request("GET", path, headers=self._headers, params=params)
+    async def _get(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
+        request = UpstreamRequest("GET", path, self._headers, is_write=False, params=params or ())
+        return (await self._http.send(request)).body
 
     async def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         """Full contacts for at most 100 ids; ids that do not exist are simply absent."""
         if len(ids) > SYNCHRONIZATION_BATCH_SIZE:
             raise ValueError("the synchronization endpoint answers at most 100 ids a call")
-        body = await self._http.request(
+        request = UpstreamRequest(
             "POST",
             f"{self._prefix}/synchronization.json",
-            headers=self._headers,
+            self._headers,
+            # A read: asking twice is harmless.
+            is_write=False,
             # Exact JSON integers, as the upstream documents; ints never pass a float.
             json={"ids": [int(contact_id) for contact_id in ids]},
         )
-        return expect_objects(body, UPSTREAM)
+        return expect_objects((await self._http.send(request)).body, UPSTREAM)
 
     async def contact_by_customer_id(self, customer_id: str) -> dict[str, Any]:
         body = await self._get(f"{self._prefix}/customer_id/{path_segment(customer_id)}.json")
         return expect_object(body, UPSTREAM)
 
     async def contact_versions(self, *, include_archived: bool | None) -> list[dict[str, Any]]:
-        params = {}
+        params = []
         if include_archived is not None:
-            params["include_archived"] = _bool(include_archived)
-        body = await self._get(f"{self._prefix}/synchronization.json", params or None)
+            params.append(("include_archived", _bool(include_archived)))
+        body = await self._get(f"{self._prefix}/synchronization.json", params)
         return expect_objects(body, UPSTREAM)
+
+    async def list_window(
+        self,
+        *,
+        offset: int,
+        size: int,
+        query: str | None,
+        filter_terms: Sequence[tuple[str, str]],
+        include_archived: bool | None,
+    ) -> ContactPage:
+        """`size` contacts from position `offset` of the list, in Moneybird's order.
+
+        Moneybird pages by `page` and `per_page` (at most 100): the window is one
+        page when some per_page holds it whole, two pages fetched together when a
+        client changed `first` between pages.
+        """
+        per_page, pages = page_window(offset, size)
+        results = await asyncio.gather(
+            *(
+                self.list_contacts(
+                    page=page,
+                    per_page=per_page,
+                    query=query,
+                    filter_terms=filter_terms,
+                    include_archived=include_archived,
+                )
+                for page in pages
+            )
+        )
+        contacts = [contact for result in results for contact in result.contacts]
+        start = offset - (pages[0] - 1) * per_page
+        window = contacts[start : start + size]
+        has_more_in_pages = len(contacts) > start + size
+        return ContactPage(window, has_more_in_pages or results[-1].has_next_page)
 
     async def list_contacts(
         self,
@@ -80,20 +124,22 @@ class MoneybirdClient:
         page: int,
         per_page: int,
         query: str | None,
-        filter_terms: str | None,
+        filter_terms: Sequence[tuple[str, str]],
         include_archived: bool | None,
     ) -> ContactPage:
-        """One page of `contacts.json`, or of `contacts/filter.json` when filtering."""
-        params: dict[str, str] = {"page": str(page), "per_page": str(per_page)}
+        """One page of `contacts.json`, or of `contacts/filter.json` when filtering.
+        Filter values cannot hold a comma: Moneybird's syntax has no escape for it."""
+        params = [("page", str(page)), ("per_page", str(per_page))]
         if query:
-            params["query"] = query
+            params.append(("query", query))
         if include_archived is not None:
-            params["include_archived"] = _bool(include_archived)
+            params.append(("include_archived", _bool(include_archived)))
         path = f"{self._prefix}.json"
         if filter_terms:
             path = f"{self._prefix}/filter.json"
-            params["filter"] = filter_terms
-        response = await self._http.fetch("GET", path, headers=self._headers, params=params)
+            params.append(("filter", ",".join(f"{key}:{value}" for key, value in filter_terms)))
+        request = UpstreamRequest("GET", path, self._headers, is_write=False, params=params)
+        response = await self._http.send(request)
         contacts = expect_objects(response.body, UPSTREAM)
         return ContactPage(
             contacts=contacts,
@@ -101,9 +147,10 @@ class MoneybirdClient:
         )
 
     async def _write(self, method: str, path: str, body: Any = None) -> Any:
-        return await self._http.request(
-            method, f"{self._prefix}{path}", headers=self._headers, json=body, is_write=True
+        request = UpstreamRequest(
+            method, f"{self._prefix}{path}", self._headers, is_write=True, json=body
         )
+        return (await self._http.send(request)).body
 
     # Writes. None is retried: a write whose answer is lost raises OutcomeUnknown.
 
@@ -151,6 +198,16 @@ class MoneybirdClient:
         await self._write(
             "DELETE", f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json"
         )
+
+
+def page_window(offset: int, size: int) -> tuple[int, list[int]]:
+    """The per_page and 1-based pages that cover `size` items from `offset`: one page
+    when some per_page <= 100 holds the whole window, two otherwise."""
+    for per_page in range(size, MAX_PER_PAGE + 1):
+        if offset // per_page == (offset + size - 1) // per_page:
+            return per_page, [offset // per_page + 1]
+    first_page = offset // size + 1
+    return size, [first_page, first_page + 1]
 
 
 def _has_next_page(headers: Mapping[str, str], count: int, per_page: int) -> bool:

@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.upstream.http import UpstreamHTTP, expect_object, expect_objects, path_segment
+from gateway.upstream.http import (
+    UpstreamHTTP,
+    UpstreamRequest,
+    expect_object,
+    expect_objects,
+    path_segment,
+)
 
 UPSTREAM = "Monite"
 ID_IN_BATCH_SIZE = 100
@@ -45,15 +51,18 @@ class MoniteClient:
             "x-monite-entity-id": entity_id,
         }
 
-    async def _call(self, method: str, path: str, *, params: Any = None, body: Any = None) -> Any:
-        return await self._http.request(
-            method,
-            path,
-            headers=self._headers,
-            params=params,
-            json=body,
-            is_write=method != "GET",
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        body: Any = None,
+    ) -> Any:
+        request = UpstreamRequest(
+            method, path, self._headers, is_write=method != "GET", params=params or (), json=body
         )
+        return (await self._http.send(request)).body
 
     async def counterparts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
         if len(ids) > ID_IN_BATCH_SIZE:

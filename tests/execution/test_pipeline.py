@@ -37,7 +37,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str], tuple[str, int] | None, s
         None,
         "planned",
     ),
-    ("an upstream refusing the token", {"query": FIRST_CONTACT}, CREDENTIALS, ("moneybird", 401), "planned"),
+    (
+        "an upstream refusing the token",
+        {"query": FIRST_CONTACT},
+        CREDENTIALS,
+        ("moneybird", 401),
+        "planned",
+    ),
     ("no token", {"query": FIRST_CONTACT}, {}, None, "planned"),
     ("introspection", {"query": "{ __schema { queryType { name } } }"}, {}, None, "graphql-core"),
     ("a syntax error", {"query": "query { contact(id: "}, CREDENTIALS, None, None),
@@ -49,10 +55,18 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str], tuple[str, int] | None, s
         None,
         None,
     ),
-    ("an unknown operation", {"query": FIRST_CONTACT, "operationName": "Nope"}, CREDENTIALS, None, None),
+    (
+        "an unknown operation",
+        {"query": FIRST_CONTACT, "operationName": "Nope"},
+        CREDENTIALS,
+        None,
+        None,
+    ),
     (
         "a mutation",
-        {"query": 'mutation { addContactNote(contactId: "1", input: {note: "x"}) { userErrors { code } } }'},
+        {
+            "query": 'mutation { addContactNote(contactId: "1", input: {note: "x"}) { userErrors { code } } }'
+        },
         CREDENTIALS,
         None,
         "graphql-core",

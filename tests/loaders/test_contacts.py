@@ -15,6 +15,7 @@ from gateway.errors import UpstreamUnavailable
 from gateway.loaders.contacts import ContactByIdLoader
 from gateway.upstream.http import UpstreamHTTP
 from gateway.upstream.moneybird import MoneybirdClient, read_error_message
+from gateway.upstream.transport import HttpxTransport
 
 
 def load_all(keys: list[str], *, status: int = 200) -> tuple[Any, list[list[int]]]:
@@ -37,7 +38,11 @@ def load_all(keys: list[str], *, status: int = 200) -> tuple[Any, list[list[int]
             base_url="https://moneybird.test/", transport=httpx.MockTransport(handler)
         ) as client:
             http = UpstreamHTTP(
-                client, name="Moneybird", read_error_message=read_error_message, max_retries=0
+                HttpxTransport(client),
+                name="Moneybird",
+                base_url="https://moneybird.test/",
+                read_error_message=read_error_message,
+                max_retries=0,
             )
             loader = ContactByIdLoader(MoneybirdClient(http, token="t", administration_id="1"))
             try:

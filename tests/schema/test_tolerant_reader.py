@@ -16,6 +16,7 @@ from gateway.services import Services
 from gateway.settings import Settings
 from gateway.upstream.http import UpstreamHTTP
 from gateway.upstream.moneybird import read_error_message
+from gateway.upstream.transport import HttpxTransport
 
 QUIRKY_CONTACT = {
     "id": 496081407814141080,  # an exact JSON integer, not a string
@@ -38,7 +39,12 @@ QUIRKY_CONTACT = {
 
 
 def moneybird_client(client: httpx.AsyncClient) -> UpstreamHTTP:
-    return UpstreamHTTP(client, name="Moneybird", read_error_message=read_error_message)
+    return UpstreamHTTP(
+        HttpxTransport(client),
+        name="Moneybird",
+        base_url="https://moneybird.test/",
+        read_error_message=read_error_message,
+    )
 
 
 async def run_query(query: str, context: RequestContext) -> GraphQLResult:

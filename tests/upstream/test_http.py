@@ -18,8 +18,9 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.http import UpstreamHTTP, UpstreamRequest
 from gateway.upstream.moneybird import read_error_message
+from gateway.upstream.transport import HttpxTransport
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -29,10 +30,16 @@ def call(handler: Handler, *, is_write: bool = False) -> Any:
         async with httpx.AsyncClient(
             base_url="https://upstream.test/", transport=httpx.MockTransport(handler)
         ) as client:
-            http = UpstreamHTTP(client, name="Moneybird", read_error_message=read_error_message)
-            return await http.request(
-                "POST" if is_write else "GET", "x.json", headers={}, is_write=is_write
+            http = UpstreamHTTP(
+                HttpxTransport(client),
+                name="Moneybird",
+                base_url="https://upstream.test/",
+                read_error_message=read_error_message,
             )
+            request = UpstreamRequest(
+                "POST" if is_write else "GET", "x.json", {}, is_write=is_write
+            )
+            return (await http.send(request)).body
 
     return asyncio.run(run())
 

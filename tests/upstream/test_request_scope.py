@@ -11,8 +11,9 @@ import pytest
 
 from gateway.errors import UpstreamUnavailable
 from gateway.upstream import request_scope
-from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.http import UpstreamHTTP, UpstreamRequest
 from gateway.upstream.moneybird import read_error_message
+from gateway.upstream.transport import HttpxTransport
 
 AsyncHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
@@ -46,14 +47,19 @@ def run_with_upstream(
         async with httpx.AsyncClient(
             base_url="https://upstream.test/", transport=httpx.MockTransport(handler)
         ) as client:
-            http = UpstreamHTTP(client, name="Moneybird", read_error_message=read_error_message)
+            http = UpstreamHTTP(
+                HttpxTransport(client),
+                name="Moneybird",
+                base_url="https://upstream.test/",
+                read_error_message=read_error_message,
+            )
             return await scenario(http, timers)
 
     return asyncio.run(main())
 
 
-def get(http: UpstreamHTTP, path: str) -> Awaitable[Any]:
-    return http.request("GET", path, headers={})
+async def get(http: UpstreamHTTP, path: str) -> Any:
+    return (await http.send(UpstreamRequest("GET", path, {}, is_write=False))).body
 
 
 def test_calls_in_flight_when_the_deadline_passes_fail_with_the_deadline_error() -> None:

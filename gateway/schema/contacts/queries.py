@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
@@ -22,7 +20,6 @@ from gateway.schema.relay import (
     encode_cursor,
 )
 from gateway.schema.scalars import BigInt
-from gateway.upstream.moneybird import ContactPage, MoneybirdClient
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -72,8 +69,8 @@ class ContactFilter:
     estimate_workflow_id: strawberry.ID | None = None
 
 
-def filter_terms(contact_filter: ContactFilter) -> str | None:
-    """`key:value,...` as Moneybird's filter parameter wants it."""
+def filter_terms(contact_filter: ContactFilter) -> list[tuple[str, str]]:
+    """The terms of Moneybird's filter parameter."""
     terms: list[tuple[str, str]] = []
 
     def moment(value: datetime) -> str:
@@ -106,49 +103,7 @@ def filter_terms(contact_filter: ContactFilter) -> str | None:
     ):
         if workflow is not None:
             terms.append((key, moneybird_id(workflow, argument=argument)))
-    return ",".join(f"{key}:{value}" for key, value in terms) or None
-
-
-def page_window(offset: int, size: int) -> tuple[int, list[int]]:
-    """The per_page and 1-based pages that cover `size` items from `offset`.
-
-    One page when some per_page <= 100 holds the whole window; two otherwise
-    (a client that changed `first` between pages, say).
-    """
-    for per_page in range(size, MAX_PAGE_SIZE + 1):
-        if offset // per_page == (offset + size - 1) // per_page:
-            return per_page, [offset // per_page + 1]
-    first_page = offset // size + 1
-    return size, [first_page, first_page + 1]
-
-
-async def fetch_window(
-    client: MoneybirdClient,
-    *,
-    offset: int,
-    size: int,
-    query: str | None,
-    terms: str | None,
-    include_archived: bool | None,
-) -> tuple[list[dict[str, Any]], bool]:
-    per_page, pages = page_window(offset, size)
-    results: list[ContactPage] = await asyncio.gather(
-        *(
-            client.list_contacts(
-                page=page,
-                per_page=per_page,
-                query=query,
-                filter_terms=terms,
-                include_archived=include_archived,
-            )
-            for page in pages
-        )
-    )
-    contacts = [contact for result in results for contact in result.contacts]
-    start = offset - (pages[0] - 1) * per_page
-    window = contacts[start : start + size]
-    has_more_in_pages = len(contacts) > start + size
-    return window, has_more_in_pages or results[-1].has_next_page
+    return terms
 
 
 @strawberry.type
@@ -237,30 +192,29 @@ class ContactQueries:
                     "`after` is not a cursor from this connection.", argument="after"
                 )
             offset = int(position) + 1
-        terms = filter_terms(filter) if filter is not None else None
+        terms = filter_terms(filter) if filter is not None else []
         loader = info.context.contact_by_id
-        window, has_next_page = await loader.while_listing(
-            fetch_window(
-                info.context.moneybird,
+        window = await loader.while_listing(
+            info.context.moneybird.list_window(
                 offset=offset,
                 size=size,
                 query=query,
-                terms=terms,
+                filter_terms=terms,
                 include_archived=include_archived,
             ),
-            contacts_of=lambda result: result[0],
+            contacts_of=lambda page: page.contacts,
         )
         edges = [
             ContactEdge(
                 cursor=encode_cursor(_CURSOR_KIND, str(offset + index)),
                 node=Contact.from_upstream(raw),
             )
-            for index, raw in enumerate(window)
+            for index, raw in enumerate(window.contacts)
         ]
         return ContactConnection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=has_next_page,
+                has_next_page=window.has_next_page,
                 has_previous_page=offset > 0,
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,

@@ -14,7 +14,6 @@ from typing import Any, cast
 import strawberry
 
 from gateway.context import RequestContext
-from gateway.errors import UpstreamNotFound
 from gateway.schema import reader
 from gateway.schema.lazy import FieldReader, view_of, view_type
 from gateway.schema.relay import PageInfo
@@ -75,17 +74,15 @@ class CounterpartContact:
     def from_upstream(cls, raw: dict[str, Any]) -> CounterpartContact:
         return cast(CounterpartContact, _CounterpartContactView(raw))
 
-    @strawberry.field(description="The counterpart; batched across all contacts in a response.")
-    async def counterpart(self, info: Info) -> Counterpart:
+    @strawberry.field(
+        description=(
+            "The counterpart; batched across all contacts in a response. Null when "
+            "Monite no longer has it."
+        )
+    )
+    async def counterpart(self, info: Info) -> Counterpart | None:
         raw = await info.context.counterpart_by_id.load(str(self.counterpart_id).lower())
-        if raw is None:
-            raise UpstreamNotFound(
-                "Monite no longer has this contact's counterpart.",
-                upstream="Monite",
-                status=404,
-                body=None,
-            )
-        return Counterpart.from_upstream(raw)
+        return None if raw is None else Counterpart.from_upstream(raw)
 
 
 @strawberry.type(description="A Monite counterpart: a customer or vendor of the entity.")
