@@ -1,21 +1,30 @@
 """Runs queries from cached plans; everything else goes to graphql-core.
 
 Strawberry hands graphql-core an executor class; this one keeps Strawberry's
-resolve info and resolvers and graphql-core's error semantics (located errors,
-null propagation to the nearest nullable field, errors collected once per
-nulled position) but does per request only what depends on the request: call
-resolvers, coerce leaves, build the response. It took the CPU per request of
-`contactsByIds` with 100 ids from 12 to 8 ms (README, "Against Apollo Server").
+resolve info and resolvers and answers exactly as graphql-core's executor does,
+but does per request only what depends on the request: call resolvers, coerce
+leaves, build the response (README, "Against Apollo Server").
 
-Mutations (run serially), subscriptions, middleware, abort signals and
-operations the planner does not cover run on graphql-core's executor unchanged.
+"Exactly" covers what concurrency makes visible, as graphql-core 3.3 does it:
+
+- fields and list items still running settle together, and the first failure
+  in time (a null that must propagate) wins: the others are cancelled
+  (`gather_with_cancel`), so an answer does not wait for the slowest upstream;
+- a failure raised while siblings are already running leaves them to settle in
+  the background, where their errors are still observed but not reported;
+- an error under a position already nulled is dropped (`CollectedErrors`).
+
+tests/execution/test_differential.py holds it to that, on the real schema
+against the sandbox. Mutations (run serially), subscriptions, middleware, abort
+signals and operations the planner does not cover run on graphql-core's
+executor unchanged; `ran_plan` says which one answered.
 """
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import Awaitable, Coroutine
+from contextlib import suppress
 from types import CoroutineType
 from typing import Any
 
@@ -28,10 +37,10 @@ from graphql import (
 )
 from graphql.execution import ExecutionResult, Executor
 from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path, is_iterable
+from graphql.pyutils import Path, gather_with_cancel, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from gateway.execution.plan import Completer, FieldPlan, ObjectPlan, PlanCache
+from gateway.execution.plan import Completer, FieldPlan, ListField, ObjectPlan, PlanCache
 
 _plans = PlanCache()
 
@@ -59,6 +68,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
     ran_plan = False
 
     def execute_operation(self, serially: bool | None = None) -> Any:
+        """Executing operations (ExecuteQuery): from a plan when the planner covers
+        the operation, else on graphql-core's executor."""
         plan = self._plan(serially)
         self.ran_plan = plan is not None
         if plan is None:
@@ -101,6 +112,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             self.fragments,
             self.variable_values,
             root_type,
+            self.hide_suggestions,
         )
 
     @staticmethod
@@ -109,58 +121,63 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         return value.__class__ is CoroutineType
 
     def execute_object(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
+        """Executing selection sets (ExecuteSelectionSet), the fields of one object
+        concurrently. A field's null that must propagate, raised while earlier
+        fields are still running, leaves those to settle in the background."""
         data: dict[str, Any] = {}
         pending: list[tuple[str, Coroutine[Any, Any, Any]]] | None = None
-        for field in plan.fields:
-            passes_as_is = field.passes_as_is
-            if passes_as_is is not None:
-                # Most fields are strings read off the upstream object: nothing to
-                # complete, no path to build, no coroutine to expect.
-                try:
-                    value = field.read(source)  # type: ignore[misc]
-                except Exception as raw_error:
-                    self._field_error(raw_error, field, path, None)
-                    data[field.key] = None
+        try:
+            for field in plan.fields:
+                passes_as_is = field.passes_as_is
+                if passes_as_is is not None:
+                    # Most fields are strings read off the upstream object: nothing to
+                    # complete, no path to build, no coroutine to expect.
+                    try:
+                        value = field.read(source)  # type: ignore[misc]
+                    except Exception as raw_error:
+                        self._field_error(raw_error, field, path, None)
+                        data[field.key] = None
+                        continue
+                    if value.__class__ is passes_as_is or (value is None and not field.non_null):
+                        data[field.key] = value
+                    else:
+                        data[field.key] = self._complete_leaf(field, value, path)
                     continue
-                if value.__class__ is passes_as_is or (value is None and not field.non_null):
-                    data[field.key] = value
+                value = self._execute_field(field, source, path)
+                if value.__class__ is CoroutineType:
+                    data[field.key] = None  # keeps the field's place in the response
+                    if pending is None:
+                        pending = []
+                    pending.append((field.key, value))
                 else:
-                    data[field.key] = self._complete_leaf(field, value, path)
-                continue
-            value = self._execute_field(field, source, path)
-            if value.__class__ is CoroutineType:
-                data[field.key] = None  # keeps the field's place in the response
-                if pending is None:
-                    pending = []
-                pending.append((field.key, value))
-            else:
-                data[field.key] = value
+                    data[field.key] = value
+        except Exception:
+            if pending is not None:
+                self.settle_in_background([coroutine for _, coroutine in pending])
+            raise
         if pending is None:
             return data
         return self._settle(data, pending)
 
     @staticmethod
     async def _settle(target: Any, pending: list[tuple[Any, Coroutine[Any, Any, Any]]]) -> Any:
-        """Await the completions still running and put each result at its key or index;
-        all settle before the first failure (a null to propagate) is raised."""
+        """Await the completions still running and put each result at its key or index.
+
+        The first failure (a null that must propagate) is raised as soon as it
+        happens, and the others still running are cancelled first: the answer
+        does not wait for the slowest upstream, and nothing reports an error
+        from inside a position about to be nulled."""
         if len(pending) == 1:
             key, coroutine = pending[0]
             target[key] = await coroutine
             return target
-        results = await asyncio.gather(
-            *(coroutine for _, coroutine in pending), return_exceptions=True
-        )
-        failure: BaseException | None = None
+        results = await gather_with_cancel(*(coroutine for _, coroutine in pending))
         for (key, _), result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException):
-                failure = failure or result
-            else:
-                target[key] = result
-        if failure is not None:
-            raise failure
+            target[key] = result
         return target
 
     def _execute_field(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
+        """Executing fields (ExecuteField): resolve, then complete the value."""
         field_path = Path(path, field.key, field.parent_type.name) if field.needs_path else None
         try:
             if field.read is not None:
@@ -227,18 +244,14 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
     def _field_error(
         self, raw_error: Exception, field: FieldPlan, path: Path | None, field_path: Path | None
     ) -> None:
+        """Handling execution errors: a non-null field's error propagates to its
+        parent; a nullable one is collected and the field is null."""
         if field_path is None:
             field_path = Path(path, field.key, field.parent_type.name)
         error = located_error(raw_error, field.nodes, field_path.as_list())
         if field.non_null:
             raise error
         self.collected_errors.add(error, field_path)
-
-    async def checked_not_null(self, completion: Coroutine[Any, Any, Any], message: str) -> Any:
-        completed = await completion
-        if completed is None:
-            raise TypeError(message)
-        return completed
 
     def complete_list(
         self,
@@ -247,35 +260,65 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         item: Completer,
         item_non_null: bool,
         item_needs_path: bool,
-        nodes: list[FieldNode],
-        not_iterable: str,
+        field: ListField,
     ) -> Any:
-        if value.__class__ is not list and not is_iterable(value):
-            raise GraphQLError(not_iterable)
+        """Value completion of a list (CompleteValue): each item with the item type,
+        concurrently. An item's null that must propagate, raised while earlier items
+        are still running, leaves those (and awaitables among the items not reached)
+        to settle in the background."""
+        if value.__class__ is not list:
+            if self.is_async_iterable(value):
+                return self._complete_async_iterable(value, path, field)
+            if not is_iterable(value):
+                raise GraphQLError(field.not_iterable)
+        nodes = field.nodes
         completed: list[Any] = []
         pending: list[tuple[int, Coroutine[Any, Any, Any]]] | None = None
-        for index, entry in enumerate(value):
-            item_path = Path(path, index, None) if item_needs_path else None
-            try:
-                if self.is_awaitable(entry):
-                    result: Any = self._complete_item_later(
-                        entry, item, item_non_null, nodes, path, index, item_path
-                    )
-                else:
-                    result = item(self, entry, item_path)
+        entries = iter(value)
+        try:
+            for index, entry in enumerate(entries):
+                item_path = Path(path, index, None) if item_needs_path else None
+                try:
+                    if self.is_awaitable(entry):
+                        result: Any = self._complete_item_later(
+                            entry, item, item_non_null, nodes, path, index, item_path
+                        )
+                    else:
+                        result = item(self, entry, item_path)
+                        if result.__class__ is CoroutineType:
+                            result = self._guard_item(result, item_non_null, nodes, path, index)
                     if result.__class__ is CoroutineType:
-                        result = self._guard_item(result, item_non_null, nodes, path, index)
-                if result.__class__ is CoroutineType:
-                    if pending is None:
-                        pending = []
-                    pending.append((index, result))
-            except Exception as raw_error:
-                self._item_error(raw_error, item_non_null, nodes, path, index)
-                result = None
-            completed.append(result)
+                        if pending is None:
+                            pending = []
+                        pending.append((index, result))
+                except Exception as raw_error:
+                    self._item_error(raw_error, item_non_null, nodes, path, index)
+                    result = None
+                completed.append(result)
+        except Exception:
+            running: list[Awaitable[Any]] = [coroutine for _, coroutine in pending or ()]
+            with suppress(Exception):
+                running.extend(entry for entry in entries if self.is_awaitable(entry))
+            if running:
+                self.settle_in_background(running)
+            raise
         if pending is None:
             return completed
         return self._settle(completed, pending)
+
+    def _complete_async_iterable(self, value: Any, path: Path, field: ListField) -> Any:
+        """A list given as an async iterable completes on graphql-core's own machinery,
+        items and their sub-selections included: the planner builds no plans for
+        values it meets this rarely."""
+        info = self.build_resolve_info(field.field_def, field.nodes, field.parent_type, path)
+        return self.complete_async_iterator_value(
+            field.list_type.of_type,
+            field.details,
+            info,
+            path,
+            self.cancellable_iterable(value).__aiter__(),
+            None,
+        )
 
     async def _complete_item_later(
         self,
@@ -316,6 +359,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         index: int,
     ) -> None:
+        """Handling execution errors, for a list item."""
         item_path = Path(path, index, None)
         error = located_error(raw_error, nodes, item_path.as_list())
         if item_non_null:

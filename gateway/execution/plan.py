@@ -8,8 +8,18 @@ a plan holds it: per object type, the fields to produce, each with its resolver
 and a completion function built for its return type.
 
 Plans use graphql-core's own field collection, argument coercion and error
-locating; `compile_plan` gives up (returns None) on what it does not cover, and
+locating; the planner gives up (a plan of None) on what it does not cover, and
 the caller falls back to graphql-core's executor.
+
+Collecting fields can fail: `@include(if: $v)` with `$v: Boolean = true` sent
+as an explicit null is a valid document whose directive argument does not
+coerce. graphql-core collects a sub-selection only when it completes an object
+there, so the error belongs to that field and position, and a parent that
+resolved to null or to an empty list raises none. A plan keeps the same
+laziness: a sub-selection that does not collect becomes a completer that raises
+graphql-core's error wherever an object is completed. An operation whose root
+selection does not collect is left to graphql-core, which answers it with one
+request-level error.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLBoolean,
+    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLList,
@@ -89,6 +100,19 @@ class FieldPlan:
     passes_as_is: type | None
 
 
+@dataclass(frozen=True, slots=True)
+class ListField:
+    """The field a list completer serves, for its errors and for the rare list that
+    completes on graphql-core's machinery (an async iterable)."""
+
+    parent_type: GraphQLObjectType
+    field_def: GraphQLField
+    details: FieldDetailsList
+    nodes: list[FieldNode]
+    list_type: GraphQLList[GraphQLOutputType]
+    not_iterable: str
+
+
 @dataclass(slots=True)
 class ObjectPlan:
     type_name: str
@@ -102,11 +126,13 @@ class _Planner:
         fragments: dict[str, FragmentDetails],
         variable_values: VariableValues,
         operation: OperationDefinitionNode,
+        hide_suggestions: bool,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variable_values = variable_values
         self.operation = operation
+        self.hide_suggestions = hide_suggestions
 
     def root(self, root_type: GraphQLObjectType) -> ObjectPlan:
         collected = collect_fields(
@@ -115,7 +141,7 @@ class _Planner:
             self.variable_values,
             root_type,
             self.operation,
-            True,
+            self.hide_suggestions,
         )
         return self.object_plan(root_type, collected.grouped_field_set)
 
@@ -171,30 +197,44 @@ class _Planner:
         if isinstance(return_type, GraphQLList):
             item_type = return_type.of_type
             item = self.completer(item_type, parent_type, field_name, details)
+            field_def = self.schema.get_field(parent_type, field_name)
+            assert field_def is not None
             return _list(
                 item,
                 item_non_null=is_non_null_type(item_type),
                 item_needs_path=not is_leaf_type(_unwrap_non_null(item_type)),
-                nodes=[detail.node for detail in details],
-                not_iterable=(
+                field=ListField(
+                    parent_type,
+                    field_def,
+                    details,
+                    [detail.node for detail in details],
+                    return_type,
                     "Expected Iterable, but did not find one for field"
-                    f" '{parent_type}.{field_name}'."
+                    f" '{parent_type}.{field_name}'.",
                 ),
             )
         if is_leaf_type(return_type):
             return _leaf(return_type)
         if is_object_type(return_type):
             assert isinstance(return_type, GraphQLObjectType)
-            collected = collect_subfields(
-                self.schema,
-                self.fragments,
-                self.variable_values,
-                self.operation,
-                return_type,
-                details,
-                True,
-            )
-            return _object(self.object_plan(return_type, collected.grouped_field_set))
+            object_type = return_type
+
+            def collect() -> dict[str, FieldDetailsList]:
+                return collect_subfields(
+                    self.schema,
+                    self.fragments,
+                    self.variable_values,
+                    self.operation,
+                    object_type,
+                    details,
+                    self.hide_suggestions,
+                ).grouped_field_set
+
+            try:
+                grouped = collect()
+            except GraphQLError:
+                return _uncollectable(collect)
+            return _object(self.object_plan(object_type, grouped))
         raise Unsupported(f"abstract type {return_type}")
 
 
@@ -262,11 +302,11 @@ def _direct_call(
 
 def _non_null(inner: Completer, message: str) -> Completer:
     def complete_non_null(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+        # A completion still running is an object's or a list's: it settles to a
+        # dict or a list, never to null, so graphql-core does not check it either.
         completed = inner(executor, value, path)
         if completed is None:
             raise TypeError(message)
-        if executor.is_pending(completed):
-            return executor.checked_not_null(completed, message)
         return completed
 
     return complete_non_null
@@ -315,22 +355,30 @@ def _object(plan: ObjectPlan) -> Completer:
     return complete_object
 
 
+def _uncollectable(collect: Callable[[], Any]) -> Completer:
+    """An object type whose sub-selection does not collect: each object completed
+    there raises the error collecting it raises (a fresh one, as graphql-core's)."""
+
+    def complete_uncollectable(_executor: PlannedExecutor, value: Any, _path: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise value
+        collect()
+        raise AssertionError("the sub-selection collected after all")  # pragma: no cover
+
+    return complete_uncollectable
+
+
 def _list(
-    item: Completer,
-    *,
-    item_non_null: bool,
-    item_needs_path: bool,
-    nodes: list[FieldNode],
-    not_iterable: str,
+    item: Completer, *, item_non_null: bool, item_needs_path: bool, field: ListField
 ) -> Completer:
     def complete_list(executor: PlannedExecutor, value: Any, path: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, Exception):
             raise value
-        return executor.complete_list(
-            value, path, item, item_non_null, item_needs_path, nodes, not_iterable
-        )
+        return executor.complete_list(value, path, item, item_non_null, item_needs_path, field)
 
     return complete_list
 
@@ -389,6 +437,7 @@ class PlanCache:
         fragments: dict[str, FragmentDetails],
         variable_values: VariableValues,
         root_type: GraphQLObjectType,
+        hide_suggestions: bool = False,
     ) -> ObjectPlan | None:
         key = (id(schema), id(operation))
         entry = self._entries.get(key)
@@ -404,19 +453,26 @@ class PlanCache:
         else:
             self._entries.move_to_end(key)
         coerced = variable_values.coerced
-        values = tuple(_hashable(coerced.get(name)) for name in entry[2])
+        # A variable left out and one sent as null collect differently: the first
+        # takes its default, or fails with its own message when it has none.
+        values = (
+            hide_suggestions,
+            *(_hashable(coerced.get(name, _ABSENT)) for name in entry[2]),
+        )
         plans = entry[3]
         if values in plans:
             return plans[values]
         try:
-            plan: ObjectPlan | None = _Planner(schema, fragments, variable_values, operation).root(
-                root_type
-            )
-        except (Unsupported, RecursionError):
+            planner = _Planner(schema, fragments, variable_values, operation, hide_suggestions)
+            plan: ObjectPlan | None = planner.root(root_type)
+        except (Unsupported, RecursionError, GraphQLError):
             plan = None
         plans[values] = plan
         return plan
 
 
+_ABSENT = object()
+
+
 def _hashable(value: Any) -> Any:
-    return value if isinstance(value, (bool, type(None))) else repr(value)
+    return value if isinstance(value, bool) or value is None or value is _ABSENT else repr(value)

@@ -1,26 +1,36 @@
 """The planned executor answers exactly as graphql-core's does: same data, same errors.
 
 Each query runs on one schema twice, once per executor, and the results are
-compared whole. The schema is built for the comparison: nulls where the type
-forbids them, failing resolvers sync and async, lists of both, fragments,
-@skip/@include, arguments from variables and defaults, enums and custom scalars.
+compared whole: data with its key order, errors in their order with their
+paths, locations and extensions. The schema is built for the comparison: nulls
+where the type forbids them, failing resolvers sync and async, lists of both,
+fragments, @skip/@include (with variables sent as null over a default),
+arguments from variables and defaults, enums and custom scalars, async
+iterables, and siblings that settle at different times.
+
+tests/execution/test_differential.py does the same on the gateway's own schema
+with documents and upstream faults drawn by hypothesis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import time
+from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Any
 
+import orjson
 import pytest
 import strawberry
-from graphql import ExecutionResult
+from graphql import ExecutionResult, parse
 from strawberry.permission import BasePermission
 from strawberry.schema import schema_converter
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
-from gateway.execution import executor as planned
+from gateway.compat.strawberry import is_awaitable
 from gateway.execution.executor import PlannedExecutor
 
 
@@ -107,6 +117,50 @@ class Probe:
         return "secret"
 
 
+# What the resolvers of `Holder` got to finish, to tell work cancelled from work
+# left to settle in the background.
+FINISHED: list[str] = []
+
+
+@strawberry.type
+class Holder:
+    """Siblings that settle at different times, to compare what concurrency shows."""
+
+    @strawberry.field
+    async def wait(self, seconds: float, fail: bool = False) -> str:
+        await asyncio.sleep(seconds)
+        FINISHED.append(f"wait {seconds}")
+        if fail:
+            raise RuntimeError(f"failed after {seconds}")
+        return f"waited {seconds}"
+
+    @strawberry.field
+    async def wait_nullable(self, seconds: float, fail: bool = False) -> str | None:
+        await asyncio.sleep(seconds)
+        FINISHED.append(f"wait_nullable {seconds}")
+        if fail:
+            raise RuntimeError(f"nullable failed after {seconds}")
+        return f"waited {seconds}"
+
+    @strawberry.field
+    def required_now(self) -> str:
+        return None  # type: ignore[return-value]
+
+    @strawberry.field
+    def holders(self, count: int = 2) -> list[Holder]:
+        return [Holder() for _ in range(count)]
+
+    @strawberry.field
+    def holder(self) -> Holder:
+        return Holder()
+
+
+async def _stream(count: int) -> AsyncIterator[Item]:
+    for item in _items(count):
+        await asyncio.sleep(0)
+        yield item
+
+
 def _items(count: int) -> list[Item]:
     return [
         Item(id=strawberry.ID(str(n)), label=None if n % 2 else f"L{n}", rank=n)
@@ -170,6 +224,22 @@ class Query:
     @strawberry.field
     def pets(self) -> list[Named]:
         return [Pet(name="Rex", legs=4)]
+
+    @strawberry.field
+    def holder(self) -> Holder | None:
+        return Holder()
+
+    @strawberry.field
+    def nothing_held(self) -> Holder | None:
+        return None
+
+    @strawberry.field
+    def no_holders(self) -> list[Holder]:
+        return []
+
+    @strawberry.field
+    def streamed(self, count: int = 2) -> list[Item] | None:
+        return _stream(count)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -242,58 +312,166 @@ PLANNABLE: list[tuple[str, str, dict[str, Any]]] = [
         " ... on Item @include(if: $b) { rank } label } }",
         {"a": False, "b": True},
     ),
+    (
+        "skip and include with defaults, left out",
+        "query($a: Boolean = true, $b: Boolean = false) { items(count: 1) { id @skip(if: $a)"
+        " ... @include(if: $b) { rank } label } }",
+        {},
+    ),
+    (
+        "a directive variable sent as null over its default, in a sub-selection",
+        "query($v: Boolean = true) { mood items(count: 2) { id ... @include(if: $v) { rank } }"
+        " maybeItems { label } }",
+        {"v": None},
+    ),
+    (
+        "the same, below a null and an empty list, where nothing is collected",
+        "query($v: Boolean = true) { nothingHeld { requiredNow @skip(if: $v) }"
+        " noHolders { requiredNow @skip(if: $v) } mood }",
+        {"v": None},
+    ),
+    (
+        "the same, in a non-null object below a nullable one",
+        "query($v: Boolean = false) { holder { holder { requiredNow @skip(if: $v) } } mood }",
+        {"v": None},
+    ),
+    (
+        "an argument from a variable sent as null over its default",
+        'query($n: String = "Ada") { a: greet(name: $n) mood }',
+        {"n": None},
+    ),
+    (
+        "the first failure in time wins; the slow sibling is cancelled",
+        "{ holder { slow: wait(seconds: 0.3) fast: wait(seconds: 0.01, fail: true)"
+        " nullable: waitNullable(seconds: 0.005, fail: true) } mood }",
+        {},
+    ),
+    (
+        "a sync failure leaves running siblings to settle unreported",
+        "{ holder { a: waitNullable(seconds: 0.01, fail: true) b: wait(seconds: 0.02)"
+        " requiredNow } mood }",
+        {},
+    ),
+    (
+        "a failing list item cancels the others",
+        "{ holder { holders(count: 3) { wait(seconds: 0.01, fail: true) holder {"
+        " wait(seconds: 0.3) } } } }",
+        {},
+    ),
+    ("a list given as an async iterable", "{ streamed(count: 3) { id later } }", {}),
 ]
 
 FALLBACK: list[tuple[str, str, dict[str, Any]]] = [
     ("abstract types", "{ pets { name ... on Pet { legs } } }", {}),
     ("introspection", "{ __schema { queryType { name } } }", {}),
     ("mutations", 'mutation { rename(name: "x") }', {}),
+    (
+        "a directive variable sent as null over its default, at the root",
+        "query($v: Boolean = true) { mood @include(if: $v) when }",
+        {"v": None},
+    ),
 ]
 
 
 def _comparable(result: ExecutionResult) -> dict[str, Any]:
-    errors = sorted(
-        (
-            error.message,
-            tuple(error.path or ()),
-            tuple((loc.line, loc.column) for loc in error.locations or ()),
-        )
-        for error in result.errors or ()
+    """The result as a client reads it: JSON with its key order, errors in order."""
+    return {
+        "data": orjson.dumps(result.data).decode(),
+        "errors": [error.formatted for error in result.errors or ()],
+    }
+
+
+async def _run(
+    executor_class: type[StrawberryGraphQLCoreExecutionContext],
+    query: str,
+    variables: dict[str, Any],
+) -> tuple[dict[str, Any], bool | None, float]:
+    """Build and run an executor as the request pipeline does."""
+    executor = executor_class.build(
+        PLANNED._schema,
+        parse(query),
+        root_value=Query(),
+        raw_variable_values=variables,
+        is_awaitable=is_awaitable,
     )
-    return {"data": result.data, "errors": errors}
+    assert isinstance(executor, StrawberryGraphQLCoreExecutionContext), executor
+    started = time.perf_counter()
+    outcome: Any = executor.execute_operation()
+    result = await outcome if is_awaitable(outcome) else outcome
+    elapsed = time.perf_counter() - started
+    return _comparable(result), getattr(executor, "ran_plan", None), elapsed
 
 
-async def _both(query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    planned_result = await PLANNED.execute(query, variable_values=variables, root_value=Query())
-    reference_result = await REFERENCE.execute(query, variable_values=variables, root_value=Query())
-    return _comparable(planned_result), _comparable(reference_result)
+async def _both(
+    query: str, variables: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], bool | None, float, float]:
+    # Work left to settle in the background finishes before the next run starts.
+    linger = 0.35 if "wait" in query else 0
+    ours, ran_plan, our_time = await _run(PlannedExecutor, query, variables)
+    await asyncio.sleep(linger)
+    reference, _, reference_time = await _run(
+        StrawberryGraphQLCoreExecutionContext, query, variables
+    )
+    await asyncio.sleep(linger)
+    return ours, reference, ran_plan, our_time, reference_time
 
 
 @pytest.mark.parametrize(("case", "query", "variables"), PLANNABLE, ids=[c[0] for c in PLANNABLE])
-def test_planned_answers_as_graphql_core(
-    case: str, query: str, variables: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plans: list[Any] = []
-    original = planned._plans.get
-
-    def recording_get(*args: Any) -> Any:
-        plans.append(original(*args))
-        return plans[-1]
-
-    monkeypatch.setattr(planned._plans, "get", recording_get)
-    ours, reference = asyncio.run(_both(query, variables))
+def test_planned_answers_as_graphql_core(case: str, query: str, variables: dict[str, Any]) -> None:
+    ours, reference, ran_plan, our_time, reference_time = asyncio.run(_both(query, variables))
     assert ours == reference
-    assert plans, "the query never asked for a plan"
-    assert None not in plans, "the query ran on graphql-core's executor"
+    assert ran_plan is True, "the query ran on graphql-core's executor"
+    # Neither waits for work the other leaves (the slowest sibling here takes 0.3 s).
+    assert (our_time < 0.2) == (reference_time < 0.2)
 
 
 @pytest.mark.parametrize(("case", "query", "variables"), FALLBACK, ids=[c[0] for c in FALLBACK])
 def test_what_is_not_planned_runs_on_graphql_core(
     case: str, query: str, variables: dict[str, Any]
 ) -> None:
-    ours, reference = asyncio.run(_both(query, variables))
+    ours, reference, ran_plan, _, _ = asyncio.run(_both(query, variables))
     assert ours == reference
-    assert not ours["errors"]
+    assert ran_plan is False
+
+
+def test_a_failure_does_not_wait_for_slow_siblings_and_cancels_them() -> None:
+    FINISHED.clear()
+    query = "{ holder { slow: wait(seconds: 0.3) fast: wait(seconds: 0.01, fail: true) } mood }"
+    ours, _, elapsed = asyncio.run(_run(PlannedExecutor, query, {}))
+    assert elapsed < 0.2
+    assert orjson.loads(ours["data"]) == {"holder": None, "mood": "BUSY"}
+    assert [error["path"] for error in ours["errors"]] == [["holder", "fast"]]
+    assert FINISHED == ["wait 0.01"]
+
+
+def test_siblings_running_when_a_sync_failure_happens_still_settle() -> None:
+    FINISHED.clear()
+    query = "{ holder { a: waitNullable(seconds: 0.01, fail: true) requiredNow } }"
+
+    async def run_and_linger() -> dict[str, Any]:
+        ours, _, _ = await _run(PlannedExecutor, query, {})
+        await asyncio.sleep(0.05)
+        return ours
+
+    ours = asyncio.run(run_and_linger())
+    assert FINISHED == ["wait_nullable 0.01"]
+    # Its error points inside the nulled `holder`: not reported.
+    assert [error["path"] for error in ours["errors"]] == [["holder", "requiredNow"]]
+
+
+def test_a_plan_is_kept_per_value_of_the_directive_variables_left_out_or_null() -> None:
+    query = "query($v: Boolean = true) { maybeItems { id @include(if: $v) rank } }"
+    answers = [
+        asyncio.run(_run(PlannedExecutor, query, variables))[0]
+        for variables in ({}, {"v": None}, {"v": False}, {})
+    ]
+    assert [orjson.loads(answer["data"])["maybeItems"] for answer in answers] == [
+        [{"id": "0", "rank": 0}, {"id": "1", "rank": 1}, None],
+        [None, None, None],
+        [{"rank": 0}, {"rank": 1}, None],
+        [{"id": "0", "rank": 0}, {"id": "1", "rank": 1}, None],
+    ]
+    assert [len(answer["errors"]) for answer in answers] == [0, 2, 0, 0]
 
 
 def test_a_plan_serves_the_next_request_with_new_values() -> None:
