@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -41,12 +42,34 @@ class PlannedFailure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FaultRule:
+    """A fault for every request whose `METHOD path?query body` matches `pattern`.
+
+    `fail_next` hands failures to whichever requests come next, which with
+    concurrent calls depends on timing. A rule keys the fault on what a request
+    asks for (an id in its path, query or body; an endpoint), so the same
+    requests fail however calls interleave. The delay ends early when the client
+    hangs up (its timeout, or its caller cancelling the call), as a real upstream
+    would go on working for nobody: the request is then logged without a status.
+    A long delay is thus an upstream that does not answer.
+    """
+
+    pattern: re.Pattern[str]
+    # None: answer normally, after the delay.
+    status: int | None
+    delay: float
+    body: bytes
+    headers: dict[str, str]
+
+
 @dataclass
 class Faults:
     """What the sandbox does to requests before answering them, per upstream."""
 
     latency: float = 0.0
     planned: deque[PlannedFailure] = field(default_factory=deque)
+    rules: list[FaultRule] = field(default_factory=list)
 
     def fail_next(
         self,
@@ -61,9 +84,30 @@ class Faults:
         for _ in range(count):
             self.planned.append(PlannedFailure(status, raw, dict(headers or {})))
 
+    def add_rule(
+        self,
+        pattern: str,
+        *,
+        status: int | None = None,
+        delay: float = 0.0,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> FaultRule:
+        """Delay, or fail with `status`, every request matching `pattern` (a regular
+        expression searched in `METHOD path?query body`); the first rule added wins."""
+        payload = body if body is not None else {"error": "Service Unavailable"}
+        raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        rule = FaultRule(re.compile(pattern), status, delay, raw, dict(headers or {}))
+        self.rules.append(rule)
+        return rule
+
+    def rule_for(self, request_text: str) -> FaultRule | None:
+        return next((rule for rule in self.rules if rule.pattern.search(request_text)), None)
+
     def clear(self) -> None:
         self.latency = 0.0
         self.planned.clear()
+        self.rules.clear()
 
 
 class RequestLog:
@@ -72,10 +116,29 @@ class RequestLog:
     def __init__(self, limit: int = 10_000) -> None:
         self._entries: deque[RecordedRequest] = deque(maxlen=limit)
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0
+
+    def begin(self) -> None:
+        """A request arrived; it is logged when answered (or given up on)."""
+        with self._lock:
+            self._in_flight += 1
 
     def append(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._entries.append(entry)
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._settled.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is in flight: the log then holds every request that
+        arrived. False when `timeout` seconds passed first."""
+        with self._lock:
+            return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def entries(self, upstream: str | None = None) -> list[RecordedRequest]:
         with self._lock:
@@ -99,6 +162,13 @@ class Recorder:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.log.begin()
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.log.end()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
         more = True
         while more:
@@ -116,19 +186,30 @@ class Recorder:
                 status_seen.append(message["status"])
             await send(message)
 
+        method: str = scope["method"]
+        path = _relative_path(scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        rule = (
+            self.faults.rule_for(f"{method} {path}?{query} {body.decode('utf-8', 'replace')}")
+            if self.faults.rules
+            else None
+        )
         if self.faults.latency > 0:
             await asyncio.sleep(self.faults.latency)
-        planned = self.faults.planned.popleft() if self.faults.planned else None
-        if planned is not None:
-            await self._answer(capture, planned)
+        if rule is not None and rule.delay > 0 and await _hangs_up_within(rule.delay, receive):
+            pass  # nobody to answer
+        elif self.faults.planned:
+            await self._answer(capture, self.faults.planned.popleft())
+        elif rule is not None and rule.status is not None:
+            await self._answer(capture, PlannedFailure(rule.status, rule.body, rule.headers))
         else:
             await self.app(scope, replay, capture)
         self.log.append(
             RecordedRequest(
                 upstream=self.upstream,
-                method=scope["method"],
-                path=_relative_path(scope),
-                query=scope.get("query_string", b"").decode("latin-1"),
+                method=method,
+                path=path,
+                query=query,
                 headers=headers,
                 body=_parse(body),
                 status=status_seen[0] if status_seen else None,
@@ -142,6 +223,18 @@ class Recorder:
         headers.append((b"content-length", str(len(failure.body)).encode()))
         await send({"type": "http.response.start", "status": failure.status, "headers": headers})
         await send({"type": "http.response.body", "body": failure.body})
+
+
+async def _hangs_up_within(seconds: float, receive: Receive) -> bool:
+    """Wait `seconds` for the client to disconnect (the request body is already read,
+    so the server's next message is the disconnect); True when it did."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        return False
+    return True
 
 
 def _relative_path(scope: Scope) -> str:
