@@ -10,6 +10,7 @@ answers in `gateway.upstream`, and into GraphQL errors in `gateway.schema.errors
         ├── RateLimited           RATE_LIMITED (429), with `retry_after` seconds
         ├── UpstreamUnavailable   UPSTREAM_UNAVAILABLE: 5xx, timeout, connection, unreadable body
         │   └── OutcomeUnknown    a write that may have reached the upstream; never retried
+        ├── UpstreamInvalidData   UPSTREAM_INVALID_DATA: a value its field cannot hold
         └── UpstreamRejected      400/404/409/422: the upstream refused this request
             └── UpstreamNotFound  404
 
@@ -115,6 +116,13 @@ class OutcomeUnknown(UpstreamUnavailable):
 
     def extensions(self) -> dict[str, Any]:
         return {**super().extensions(), "outcome": "UNKNOWN"}
+
+
+class UpstreamInvalidData(UpstreamError):
+    """The upstream answered, with a value its field's type cannot hold (an
+    integer beyond 64 bits, NaN): that field fails, the rest of the answer stands."""
+
+    code = "UPSTREAM_INVALID_DATA"
 
 
 class UpstreamRejected(UpstreamError):

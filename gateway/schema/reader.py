@@ -3,15 +3,27 @@
 Upstreams send `null` where their docs show strings, `""` where a value is unset,
 ids as strings or integers, and enum values the gateway has never seen. None of
 that may fail a query: each helper returns the best faithful value or None.
+
+A number the field's type cannot hold (an integer beyond 64 bits, NaN) is not
+a quirk to smooth over: it raises `UnfitValue`, and the field fails with an
+error that names the upstream.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=Enum)
+
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+class UnfitValue(ValueError):
+    """An upstream value that its field's type cannot represent."""
 
 
 def text(raw: dict[str, Any], key: str) -> str | None:
@@ -39,29 +51,50 @@ def boolean(raw: dict[str, Any], key: str) -> bool | None:
     return None
 
 
-def integer(raw: dict[str, Any], key: str) -> int | None:
+def _integer(raw: dict[str, Any], key: str, bounds: tuple[int, int]) -> int | None:
     value = raw.get(key)
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and not -(2.0**63) <= value < 2.0**63:
+        # The JSON parser turns integers beyond 64 bits into floats.
+        raise UnfitValue(f"{value:g} does not fit in {bounds[1].bit_length() + 1} bits")
+    if not isinstance(value, int):
+        return None
+    if not bounds[0] <= value <= bounds[1]:
+        raise UnfitValue(f"{value} does not fit in {bounds[1].bit_length() + 1} bits")
+    return value
+
+
+def int32(raw: dict[str, Any], key: str) -> int | None:
+    """An integer for GraphQL's Int."""
+    return _integer(raw, key, INT32)
+
+
+def int64(raw: dict[str, Any], key: str) -> int | None:
+    """An integer for the BigInt scalar: a signed 64-bit integer."""
+    return _integer(raw, key, INT64)
 
 
 def number(raw: dict[str, Any], key: str) -> float | None:
     value = raw.get(key)
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             return None
-    return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        raise UnfitValue(f"{value} is beyond a float's range") from None
+    if not math.isfinite(result):
+        raise UnfitValue(f"{value} is not a finite number")
+    return result
 
 
 def timestamp(raw: dict[str, Any], key: str) -> datetime | None:

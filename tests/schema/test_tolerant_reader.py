@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
-import orjson
 from starlette.requests import Request
 
 from gateway.context import RequestContext
@@ -54,7 +54,8 @@ async def run_query(query: str, context: RequestContext) -> GraphQLResult:
 
 def run(query: str, upstream_body: Any) -> dict[str, Any]:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=orjson.dumps(upstream_body))
+        # The standard library writes integers of any size, as an upstream might.
+        return httpx.Response(200, content=json.dumps(upstream_body).encode())
 
     async def execute() -> dict[str, Any]:
         async with httpx.AsyncClient(
@@ -140,3 +141,36 @@ def test_an_unexpected_exception_is_masked_and_logged(caplog: Any) -> None:
     assert error.message == "Unexpected error."
     assert error.extensions == {"code": "INTERNAL", "requestId": "r-1"}
     assert "secret internals" in caplog.text  # in the server log, not in the response
+
+
+def test_numbers_that_do_not_fit_fail_their_field_with_an_upstream_code() -> None:
+    contact = {
+        **QUIRKY_CONTACT,
+        "version": 2**63,  # one past BigInt's signed 64 bits
+        "max_transfer_amount": "NaN",
+        "contact_people": [{"id": 5, "version": 2**70}],
+    }
+    result = run(
+        '{ contact(id: "496081407814141080") { id version maxTransferAmount'
+        " contactPeople { id version } } }",
+        [contact],
+    )
+    assert result["data"]["contact"]["id"] == "496081407814141080"
+    assert result["data"]["contact"]["version"] is None
+    assert result["data"]["contact"]["maxTransferAmount"] is None
+    assert result["data"]["contact"]["contactPeople"] == [{"id": "5", "version": None}]
+    errors = {tuple(error.path): error for error in result["errors"]}
+    assert set(errors) == {
+        ("contact", "version"),
+        ("contact", "maxTransferAmount"),
+        ("contact", "contactPeople", 0, "version"),
+    }
+    for error in errors.values():
+        assert error.extensions == {"code": "UPSTREAM_INVALID_DATA", "upstream": "Moneybird"}
+
+
+def test_the_largest_numbers_that_fit_are_served() -> None:
+    contact = {**QUIRKY_CONTACT, "version": 2**63 - 1, "max_transfer_amount": "1e308"}
+    result = run('{ contact(id: "496081407814141080") { version maxTransferAmount } }', [contact])
+    assert result["errors"] is None
+    assert result["data"]["contact"] == {"version": 2**63 - 1, "maxTransferAmount": 1e308}

@@ -18,6 +18,7 @@ from gateway.schema.contacts.inputs import (
 )
 from gateway.schema.contacts.types import Contact, ContactPerson, Note
 from gateway.schema.user_errors import UserError, moneybird_user_errors
+from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 T = TypeVar("T")
@@ -108,9 +109,7 @@ class ContactMutations:
             return ContactPayload(contact=None, user_errors=result)
         # Moneybird answers 204: the archived contact costs one batched read.
         raw = await info.context.contact_by_id.load(key)
-        return ContactPayload(
-            contact=None if raw is None else Contact.from_upstream(raw), user_errors=[]
-        )
+        return ContactPayload(contact=None if raw is None else view(Contact, raw), user_errors=[])
 
     @strawberry.mutation(description="Add a note or to-do to a contact.")
     async def add_contact_note(
@@ -126,7 +125,7 @@ class ContactMutations:
         )
         if isinstance(result, list):
             return NotePayload(note=None, user_errors=result)
-        return NotePayload(note=Note.from_upstream(result), user_errors=[])
+        return NotePayload(note=view(Note, result), user_errors=[])
 
     @strawberry.mutation(description="Delete a note from a contact.")
     async def delete_contact_note(
@@ -193,10 +192,10 @@ def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> Co
     if isinstance(result, list):
         return ContactPayload(contact=None, user_errors=result)
     info.context.contact_by_id.prime_many([result])
-    return ContactPayload(contact=Contact.from_upstream(result), user_errors=[])
+    return ContactPayload(contact=view(Contact, result), user_errors=[])
 
 
 def _person_payload(result: dict[str, Any] | list[UserError]) -> ContactPersonPayload:
     if isinstance(result, list):
         return ContactPersonPayload(contact_person=None, user_errors=result)
-    return ContactPersonPayload(contact_person=ContactPerson.from_upstream(result), user_errors=[])
+    return ContactPersonPayload(contact_person=view(ContactPerson, result), user_errors=[])

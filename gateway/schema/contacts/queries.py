@@ -20,6 +20,7 @@ from gateway.schema.relay import (
     encode_cursor,
 )
 from gateway.schema.scalars import BigInt
+from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -112,7 +113,7 @@ class ContactQueries:
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
         key = moneybird_id(id)
         raw = await info.context.contact_by_id.load(key)
-        return None if raw is None else Contact.from_upstream(raw)
+        return None if raw is None else view(Contact, raw)
 
     @strawberry.field(
         description="A contact by its customer id (unique per administration); null when none."
@@ -127,7 +128,7 @@ class ContactQueries:
             )
         except UpstreamNotFound:
             return None
-        return Contact.from_upstream(raw)
+        return view(Contact, raw)
 
     @strawberry.field(
         description=(
@@ -145,7 +146,7 @@ class ContactQueries:
             )
         keys = [moneybird_id(value, argument="ids") for value in ids]
         raws = await info.context.contact_by_id.load_all(keys)
-        return [None if raw is None else Contact.from_upstream(raw) for raw in raws]
+        return [None if raw is None else view(Contact, raw) for raw in raws]
 
     @strawberry.field(
         description=(
@@ -207,7 +208,7 @@ class ContactQueries:
         edges = [
             ContactEdge(
                 cursor=encode_cursor(_CURSOR_KIND, str(offset + index)),
-                node=Contact.from_upstream(raw),
+                node=view(Contact, raw),
             )
             for index, raw in enumerate(window.contacts)
         ]

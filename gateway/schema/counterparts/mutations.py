@@ -14,6 +14,7 @@ from gateway.ids import monite_id
 from gateway.schema.contacts.mutations import DeletePayload
 from gateway.schema.counterparts.types import CounterpartContact
 from gateway.schema.user_errors import UserError, check_emails, monite_user_errors
+from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 UNSET: Any = strawberry.UNSET
@@ -87,7 +88,7 @@ async def attempt(
 def _payload(result: dict[str, Any] | list[UserError] | None) -> CounterpartContactPayload:
     if isinstance(result, list):
         return CounterpartContactPayload(contact=None, user_errors=result)
-    contact = None if result is None else CounterpartContact.from_upstream(result)
+    contact = None if result is None else view(CounterpartContact, result)
     return CounterpartContactPayload(contact=contact, user_errors=[])
 
 

@@ -16,6 +16,7 @@ from gateway.schema.counterparts.types import (
     CounterpartEdge,
 )
 from gateway.schema.relay import PageInfo, check_page_size, decode_cursor, encode_cursor
+from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -28,7 +29,7 @@ class CounterpartQueries:
     @strawberry.field(description="A counterpart by id; null when it does not exist.")
     async def counterpart(self, info: Info, id: strawberry.ID) -> Counterpart | None:
         raw = await info.context.counterpart_by_id.load(monite_id(id))
-        return None if raw is None else Counterpart.from_upstream(raw)
+        return None if raw is None else view(Counterpart, raw)
 
     @strawberry.field(
         description=(
@@ -62,7 +63,7 @@ class CounterpartQueries:
         # Monite's tokens point at pages, not items: every edge of a page carries the
         # cursor of the page after it, so `after: <any edge's cursor>` continues the list.
         edges = [
-            CounterpartEdge(cursor=end_cursor or "", node=Counterpart.from_upstream(raw))
+            CounterpartEdge(cursor=end_cursor or "", node=view(Counterpart, raw))
             for raw in page.counterparts
         ]
         return CounterpartConnection(
@@ -91,4 +92,4 @@ class CounterpartQueries:
         except UpstreamNotFound:
             return None
         raw = next((c for c in raws if str(c.get("id", "")).lower() == contact_key), None)
-        return None if raw is None else CounterpartContact.from_upstream(raw)
+        return None if raw is None else view(CounterpartContact, raw)

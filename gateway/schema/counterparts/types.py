@@ -7,16 +7,17 @@ is batched across all contacts of the response.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.schema import reader
-from gateway.schema.lazy import FieldReader, view_of, view_type
 from gateway.schema.relay import PageInfo
+from gateway.schema.views import upstream_type, view
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -28,6 +29,7 @@ class CounterpartType(Enum):
     UNKNOWN = "__unknown__"
 
 
+@upstream_type("Monite")
 @strawberry.type(description="A postal address of a counterpart contact.")
 class CounterpartAddress:
     line1: str | None
@@ -38,6 +40,7 @@ class CounterpartAddress:
     country: str | None = strawberry.field(description="ISO 3166 two-letter code.")
 
 
+@upstream_type("Monite")
 @strawberry.type(description="Details of a counterpart that is an organization.")
 class CounterpartOrganization:
     legal_name: str | None
@@ -47,6 +50,7 @@ class CounterpartOrganization:
     is_vendor: bool | None
 
 
+@upstream_type("Monite")
 @strawberry.type(description="Details of a counterpart that is a person.")
 class CounterpartIndividual:
     first_name: str | None
@@ -58,6 +62,7 @@ class CounterpartIndividual:
     is_vendor: bool | None
 
 
+@upstream_type("Monite")
 @strawberry.type(description="A person to reach at a counterpart.")
 class CounterpartContact:
     id: strawberry.ID
@@ -70,10 +75,6 @@ class CounterpartContact:
     is_default: bool = strawberry.field(description="At most one contact per counterpart is.")
     address: CounterpartAddress | None
 
-    @classmethod
-    def from_upstream(cls, raw: dict[str, Any]) -> CounterpartContact:
-        return cast(CounterpartContact, _CounterpartContactView(raw))
-
     @strawberry.field(
         description=(
             "The counterpart; batched across all contacts in a response. Null when "
@@ -82,74 +83,7 @@ class CounterpartContact:
     )
     async def counterpart(self, info: Info) -> Counterpart | None:
         raw = await info.context.counterpart_by_id.load(str(self.counterpart_id).lower())
-        return None if raw is None else Counterpart.from_upstream(raw)
-
-
-@strawberry.type(description="A Monite counterpart: a customer or vendor of the entity.")
-class Counterpart:
-    id: strawberry.ID
-    type: CounterpartType | None
-    name: str = strawberry.field(description="Legal name, else first and last name.")
-    is_customer: bool | None
-    is_vendor: bool | None
-    email: str | None
-    phone: str | None
-    tax_id: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    organization: CounterpartOrganization | None
-    individual: CounterpartIndividual | None
-
-    @classmethod
-    def from_upstream(cls, raw: dict[str, Any]) -> Counterpart:
-        return cast(Counterpart, _CounterpartView(raw))
-
-    @strawberry.field(description="All contacts of the counterpart (one call, shared).")
-    async def contacts(self, info: Info) -> list[CounterpartContact]:
-        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
-        return [CounterpartContact.from_upstream(raw) for raw in raws]
-
-    @strawberry.field(description="The default contact; shares the call with `contacts`.")
-    async def default_contact(self, info: Info) -> CounterpartContact | None:
-        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
-        default = next((raw for raw in raws if raw.get("is_default") is True), None)
-        return None if default is None else CounterpartContact.from_upstream(default)
-
-
-@strawberry.type
-class CounterpartEdge:
-    cursor: str
-    node: Counterpart
-
-
-@strawberry.type(description="A page of counterparts (Relay connection over Monite's tokens).")
-class CounterpartConnection:
-    edges: list[CounterpartEdge]
-    page_info: PageInfo
-
-
-_AddressView = view_type(
-    "CounterpartAddressView",
-    {
-        key: (reader.text, key)
-        for key in ("line1", "line2", "city", "postal_code", "state", "country")
-    },
-)
-
-_CounterpartContactView = view_type(
-    "CounterpartContactView",
-    {
-        "id": lambda raw: strawberry.ID(reader.text(raw, "id") or ""),
-        "counterpart_id": lambda raw: strawberry.ID(reader.text(raw, "counterpart_id") or ""),
-        "first_name": (reader.text, "first_name"),
-        "last_name": (reader.text, "last_name"),
-        "email": (reader.text, "email"),
-        "phone": (reader.text, "phone"),
-        "title": (reader.text, "title"),
-        "is_default": lambda raw: bool(reader.boolean(raw, "is_default")),
-        "address": view_of(_AddressView, "address"),
-    },
-)
+        return None if raw is None else view(Counterpart, raw)
 
 
 def _organization_raw(raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -179,45 +113,56 @@ def _name(raw: dict[str, Any]) -> str:
     )
 
 
-# Fields an organization and an individual both have.
-_PARTY_FIELDS: dict[str, FieldReader] = {
-    "email": (reader.text, "email"),
-    "phone": (reader.text, "phone"),
-    "is_customer": (reader.boolean, "is_customer"),
-    "is_vendor": (reader.boolean, "is_vendor"),
-}
-
-_OrganizationView = view_type(
-    "CounterpartOrganizationView", {"legal_name": (reader.text, "legal_name"), **_PARTY_FIELDS}
-)
-
-_IndividualView = view_type(
-    "CounterpartIndividualView",
-    {
-        "first_name": (reader.text, "first_name"),
-        "last_name": (reader.text, "last_name"),
-        "title": (reader.text, "title"),
-        **_PARTY_FIELDS,
-    },
-)
+def _from_details(
+    read: Callable[[dict[str, Any], str], Any], key: str
+) -> Callable[[dict[str, Any]], Any]:
+    return lambda raw: read(_details(raw), key)
 
 
-_CounterpartView = view_type(
-    "CounterpartView",
-    {
-        "id": lambda raw: strawberry.ID(reader.text(raw, "id") or ""),
-        "type": lambda raw: reader.enum_member(
-            CounterpartType, raw, "type", CounterpartType.UNKNOWN
-        ),
+@upstream_type(
+    "Monite",
+    readers={
         "name": _name,
-        "is_customer": lambda raw: reader.boolean(_details(raw), "is_customer"),
-        "is_vendor": lambda raw: reader.boolean(_details(raw), "is_vendor"),
-        "email": lambda raw: reader.text(_details(raw), "email"),
-        "phone": lambda raw: reader.text(_details(raw), "phone"),
-        "tax_id": (reader.text, "tax_id"),
-        "created_at": (reader.timestamp, "created_at"),
-        "updated_at": (reader.timestamp, "updated_at"),
-        "organization": view_of(_OrganizationView, "organization"),
-        "individual": view_of(_IndividualView, "individual"),
+        "is_customer": _from_details(reader.boolean, "is_customer"),
+        "is_vendor": _from_details(reader.boolean, "is_vendor"),
+        "email": _from_details(reader.text, "email"),
+        "phone": _from_details(reader.text, "phone"),
     },
 )
+@strawberry.type(description="A Monite counterpart: a customer or vendor of the entity.")
+class Counterpart:
+    id: strawberry.ID
+    type: CounterpartType | None
+    name: str = strawberry.field(description="Legal name, else first and last name.")
+    is_customer: bool | None
+    is_vendor: bool | None
+    email: str | None
+    phone: str | None
+    tax_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    organization: CounterpartOrganization | None
+    individual: CounterpartIndividual | None
+
+    @strawberry.field(description="All contacts of the counterpart (one call, shared).")
+    async def contacts(self, info: Info) -> list[CounterpartContact]:
+        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
+        return [view(CounterpartContact, raw) for raw in raws]
+
+    @strawberry.field(description="The default contact; shares the call with `contacts`.")
+    async def default_contact(self, info: Info) -> CounterpartContact | None:
+        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
+        default = next((raw for raw in raws if raw.get("is_default") is True), None)
+        return None if default is None else view(CounterpartContact, default)
+
+
+@strawberry.type
+class CounterpartEdge:
+    cursor: str
+    node: Counterpart
+
+
+@strawberry.type(description="A page of counterparts (Relay connection over Monite's tokens).")
+class CounterpartConnection:
+    edges: list[CounterpartEdge]
+    page_info: PageInfo
