@@ -10,7 +10,8 @@ every introspection client sends (graphql-js's, GraphiQL's, Apollo's) nest
 deeper than any sensible query depth, but an `ofType` costs nothing once the
 type it unwraps is named. What multiplies an introspection answer is lists
 inside lists (`types { fields { type { fields ...`), and graphql-js's
-`MaxIntrospectionDepthRule` refuses those past three. So the depth limit
+`MaxIntrospectionDepthRule` (in graphql-core too) refuses three of `fields`,
+`interfaces`, `possibleTypes` or `inputFields` nested. So the depth limit
 measures the schema's own fields and leaves introspection subtrees to that
 rule; aliases are counted everywhere, and the token limit bounds the rest.
 """
@@ -81,7 +82,8 @@ def validation_rules(
 
     graphql-core 3.3 already lists the recommended rules among the specified
     ones; naming them here keeps them if a release separates the two again.
-    `NoSchemaIntrospectionCustomRule` runs as `IntrospectionDisabledRule`.
+    `NoSchemaIntrospectionCustomRule`, which callers pass to switch
+    introspection off, runs as `IntrospectionDisabledRule`.
     """
     extra = (
         IntrospectionDisabledRule if rule is NoSchemaIntrospectionCustomRule else rule
@@ -94,9 +96,9 @@ class IntrospectionDisabledRule(NoSchemaIntrospectionCustomRule):
     """`NoSchemaIntrospectionCustomRule`, with one error per introspection subtree.
 
     graphql-core's rule reports every field that returns an introspection type,
-    so a client's introspection query earns about forty errors, most naming
-    `kind` or `name`. Reporting only the field that leaves the schema's own types
-    (`__schema`, `__type`) says the same thing once.
+    so a client's introspection query earns about forty errors, one for each
+    `kind`, `type` or `fields` in it. Reporting only the field that leaves the
+    schema's own types (`__schema`, `__type`) says the same thing once.
     """
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
