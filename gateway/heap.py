@@ -1,10 +1,9 @@
 """Garbage collector settings for a process that serves requests.
 
-A request allocates tens of thousands of short-lived objects (an upstream page of
-100 contacts alone is some 20,000), so CPython's default gen-0 threshold of 700
-ran a collection dozens of times per request, and every older-generation pass
-walked the schema, the modules and the caches again. Measured with
-bench/compare.py's queries: 20-35% of the gateway's CPU went to the collector.
+A request allocates tens of thousands of short-lived objects (an upstream page
+of contacts alone is thousands), so CPython's default gen-0 threshold would run
+a collection dozens of times per request, and every older-generation pass would
+walk the schema, the modules and the caches again.
 
 Objects alive once the app has started are moved out of the collector's sight,
 and collections run after 50,000 net allocations. Reference cycles (mostly

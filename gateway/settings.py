@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         default="aiohttp",
         pattern="^(aiohttp|httpcore)$",
         validation_alias=_env("GATEWAY_HTTP_TRANSPORT"),
-        description="aiohttp (measured faster) or httpcore (httpx's own)",
+        description="aiohttp (the faster in bench/compare.py) or httpcore (httpx's own)",
     )
     executor: str = Field(
         default="planned",

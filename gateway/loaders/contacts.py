@@ -58,8 +58,8 @@ class ContactByIdLoader(DataLoader[str, Contact | None]):
 
     async def load_all(self, keys: list[str]) -> list[Contact | None]:
         """`load_many` without `asyncio.gather`: a batch settles all its keys at once,
-        so after the first wait the rest are ready. Gathering a hundred futures cost
-        about as much again as loading them."""
+        so after the first wait the rest are ready, and gathering a hundred futures
+        would cost about as much again as loading them."""
         futures = [self.load(key) for key in keys]
         try:
             return [await future for future in futures]
