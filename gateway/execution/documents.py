@@ -9,7 +9,6 @@ that choosing one is a dictionary lookup.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -19,8 +18,7 @@ from graphql import (
     parse,
 )
 
-# A validator for one schema and set of rules: errors for a parsed text.
-Validator = Callable[[str, DocumentNode], tuple[GraphQLError, ...]]
+from gateway.execution.validation import Validator
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -67,7 +65,7 @@ class Documents:
             node = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as error:
             return Document(None, (error,), PARSE_FAILED)
-        errors = self._validator(query, node)
+        errors = self._validator(node)
         if errors:
             return Document(node, errors, VALIDATION_FAILED)
         operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]

@@ -23,7 +23,6 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
 )
@@ -35,8 +34,8 @@ from gateway.execution.documents import VALIDATION_FAILED, Document, Documents
 from gateway.execution.error_contract import request_errors, shape_errors
 from gateway.execution.executor import PlannedExecutor
 from gateway.execution.operation_log import record_operation
+from gateway.execution.validation import make_validator
 from gateway.schema import build_schema
-from gateway.schema.extensions.cached_validation import make_validator
 from gateway.settings import Settings
 
 OPERATION_RESOLUTION_FAILED = "OPERATION_RESOLUTION_FAILURE"
@@ -163,7 +162,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         schema,
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
-        extra_rules=() if settings.introspection else (NoSchemaIntrospectionCustomRule,),
+        introspection=settings.introspection,
     )
     return Pipeline(
         schema,

@@ -1,9 +1,7 @@
-"""Validation, depth and alias limits, computed once per distinct query text.
+"""Validation: the specification's rules, then the depth and alias limits.
 
-Strawberry's depth and alias limiters build new rule classes on every request,
-which defeats its ValidationCache, and that cache hashes the whole document tree
-on each lookup. Validation depends only on the query text here (schema and rules
-are fixed per app), so it is cached by that text.
+Validation depends only on the query text (the schema and the rules are fixed
+for an app), so `gateway.execution.documents` keeps its outcome per text.
 
 Introspection (`__schema`, `__type`) has limits of its own. The `ofType` chains
 every introspection client sends (graphql-js's, GraphiQL's, Apollo's) nest
@@ -18,8 +16,7 @@ rule; aliases are counted everywhere, and the token limit bounds the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -40,9 +37,9 @@ from graphql import (
     validate,
 )
 from graphql.validation import recommended_rules
-from strawberry.extensions import SchemaExtension
 
-Validator = Callable[[str, DocumentNode], tuple[GraphQLError, ...]]
+# Errors for a parsed document; none when it is valid.
+Validator = Callable[[DocumentNode], tuple[GraphQLError, ...]]
 
 # The root fields that open an introspection subtree; `__typename` is a leaf.
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
@@ -53,42 +50,31 @@ def make_validator(
     *,
     max_depth: int,
     max_aliases: int,
-    extra_rules: tuple[type[ASTValidationRule], ...] = (),
+    introspection: bool = True,
     hide_suggestions: bool = True,
-    cache_size: int = 512,
 ) -> Validator:
-    """A validator for one schema; `query` is the cache key, `document` its parse.
+    """A validator for one schema and set of limits.
 
     `hide_suggestions` leaves "Did you mean ...?" out of the errors: they would
     name fields of a schema whose introspection may be switched off.
     """
-    rules = validation_rules(extra_rules)
+    rules = validation_rules(introspection=introspection)
 
-    @lru_cache(maxsize=cache_size)
-    def by_text(parsed: _ByText) -> tuple[GraphQLError, ...]:
-        errors = tuple(validate(schema, parsed.document, rules, hide_suggestions=hide_suggestions))
-        return errors or tuple(_limit_errors(parsed.document, max_depth, max_aliases))
-
-    def validator(query: str, document: DocumentNode) -> tuple[GraphQLError, ...]:
-        return by_text(_ByText(query, document))
+    def validator(document: DocumentNode) -> tuple[GraphQLError, ...]:
+        errors = tuple(validate(schema, document, rules, hide_suggestions=hide_suggestions))
+        return errors or tuple(limit_errors(document, max_depth, max_aliases))
 
     return validator
 
 
-def validation_rules(
-    extra_rules: tuple[type[ASTValidationRule], ...] = (),
-) -> tuple[type[ASTValidationRule], ...]:
-    """The specification's rules, the recommended ones (`MaxIntrospectionDepthRule`), then ours.
+def validation_rules(*, introspection: bool = True) -> tuple[type[ASTValidationRule], ...]:
+    """The specification's rules, the recommended ones (`MaxIntrospectionDepthRule`),
+    and `IntrospectionDisabledRule` when introspection is switched off.
 
     graphql-core 3.3 already lists the recommended rules among the specified
     ones; naming them here keeps them if a release separates the two again.
-    `NoSchemaIntrospectionCustomRule`, which callers pass to switch
-    introspection off, runs as `IntrospectionDisabledRule`.
     """
-    extra = (
-        IntrospectionDisabledRule if rule is NoSchemaIntrospectionCustomRule else rule
-        for rule in extra_rules
-    )
+    extra = () if introspection else (IntrospectionDisabledRule,)
     return tuple(dict.fromkeys((*specified_rules, *recommended_rules, *extra)))
 
 
@@ -116,23 +102,7 @@ class IntrospectionDisabledRule(NoSchemaIntrospectionCustomRule):
             )
 
 
-class _ByText:
-    """A parsed document that hashes and compares by its query text only."""
-
-    __slots__ = ("document", "query")
-
-    def __init__(self, query: str, document: DocumentNode) -> None:
-        self.query = query
-        self.document = document
-
-    def __hash__(self) -> int:
-        return hash(self.query)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ByText) and other.query == self.query
-
-
-def _limit_errors(document: DocumentNode, max_depth: int, max_aliases: int) -> list[GraphQLError]:
+def limit_errors(document: DocumentNode, max_depth: int, max_aliases: int) -> list[GraphQLError]:
     """Errors for each operation deeper than `max_depth` or with more than `max_aliases`."""
     measure = DocumentMeasure(document)
     errors = []
@@ -212,16 +182,3 @@ class DocumentMeasure:
         self._visiting.discard(name)
         self._measured[name] = measured
         return measured
-
-
-class CachedValidation(SchemaExtension):
-    def __init__(self, validator: Validator) -> None:
-        super().__init__()
-        self._validator = validator
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if context.query is not None and document is not None:
-            context.pre_execution_errors = list(self._validator(context.query, document))
-        yield

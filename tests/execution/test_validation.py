@@ -16,11 +16,12 @@ from graphql import (
     parse,
 )
 
-from gateway.schema.extensions.cached_validation import (
+from gateway.execution.documents import Documents
+from gateway.execution.validation import (
     DocumentMeasure,
     IntrospectionDisabledRule,
     Validator,
-    _limit_errors,
+    limit_errors,
     make_validator,
     validation_rules,
 )
@@ -44,16 +45,13 @@ def measure(query: str) -> tuple[int, int]:
 
 def validator(*, introspection: bool = True, max_depth: int = MAX_DEPTH) -> Validator:
     return make_validator(
-        SCHEMA,
-        max_depth=max_depth,
-        max_aliases=MAX_ALIASES,
-        extra_rules=() if introspection else (NoSchemaIntrospectionCustomRule,),
+        SCHEMA, max_depth=max_depth, max_aliases=MAX_ALIASES, introspection=introspection
     )
 
 
 def errors(query: str, validate: Validator | None = None) -> list[str]:
     validate = validate or validator()
-    return [error.message for error in validate(query, parse(query, max_tokens=MAX_TOKENS))]
+    return [error.message for error in validate(parse(query, max_tokens=MAX_TOKENS))]
 
 
 # the depth measure
@@ -139,7 +137,7 @@ def test_limit_errors_name_the_operation_and_the_limit() -> None:
     document = parse(
         'query Deep { contacts { edges { node { notes { note } } } } } query Wide { a: contact(id: "1") { b: id } }'
     )
-    messages = [error.message for error in _limit_errors(document, 4, 1)]
+    messages = [error.message for error in limit_errors(document, 4, 1)]
     assert messages == [
         "'Deep' exceeds maximum operation depth of 4.",
         "'Wide' has 2 aliases; at most 1 are allowed.",
@@ -156,7 +154,7 @@ def test_the_rules_include_graphql_js_introspection_depth_rule_once() -> None:
 
 
 def test_switching_introspection_off_runs_the_one_error_per_subtree_rule() -> None:
-    rules = validation_rules((NoSchemaIntrospectionCustomRule,))
+    rules = validation_rules(introspection=False)
     assert IntrospectionDisabledRule in rules
     assert NoSchemaIntrospectionCustomRule not in rules
 
@@ -165,9 +163,9 @@ def test_switching_introspection_off_runs_the_one_error_per_subtree_rule() -> No
 def test_client_introspection_documents_pass_the_default_limits(path: Path) -> None:
     query = path.read_text()
     document = parse(query, max_tokens=MAX_TOKENS)
-    assert validator()(query, document) == ()
+    assert validator()(document) == ()
     # well inside the depth limit once introspection is left out: none of the schema's fields
-    assert _limit_errors(document, 0, 0) == []
+    assert limit_errors(document, 0, 0) == []
 
 
 @pytest.mark.parametrize(
@@ -239,10 +237,23 @@ def test_errors_suggest_no_field_names() -> None:
     assert "Did you mean" in errors('{ contac(id: "1") { id } }', suggesting)[0]
 
 
-def test_validation_is_cached_by_query_text() -> None:
+def test_documents_are_parsed_and_validated_once_per_text() -> None:
+    calls: list[DocumentNode] = []
     validate = validator()
+
+    def counting(document: DocumentNode) -> tuple[GraphQLError, ...]:
+        calls.append(document)
+        return validate(document)
+
+    documents = Documents(counting, max_tokens=MAX_TOKENS, maxsize=2)
     query = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
-    first = validate(query, parse(query))
-    # the same text is not validated again, even with another parse of it
-    assert validate(query, DocumentNode(definitions=())) is first
-    assert all(isinstance(error, GraphQLError) for error in first)
+    first = documents.get(query)
+    assert first.errors
+    assert all(isinstance(error, GraphQLError) for error in first.errors)
+    assert documents.get(query) is first
+    assert len(calls) == 1
+    # the least recently used text leaves first
+    documents.get("{ __typename }")
+    documents.get("{ a: __typename }")
+    assert documents.get(query) is not first
+    assert len(calls) == 4

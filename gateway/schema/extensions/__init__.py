@@ -1,1 +1,0 @@
-"""Schema extensions: one per file, each named for what it does."""
