@@ -21,11 +21,11 @@ ENDPOINT = "graphql"
 SANDBOX_TOKEN = "demo"  # noqa: S105 - the sandbox's documented demo token, not a secret
 
 EXAMPLE_QUERY = """\
-# Contacts from Moneybird and counterparts from Monite, in one request.
-#
-# Credentials go in the Headers tab below (they are not stored unless you turn
-# "Persist headers" on in the settings). Run with Ctrl-Enter or the ▶ button;
-# the Explorer in the sidebar builds a query as you tick fields.
+# Moneybird contacts and Monite counterparts in one request.
+# Credentials go in the Headers tab below; they are not stored
+# unless you turn "Persist headers" on in the settings.
+# Run with Ctrl-Enter or the ▶ button. The Explorer in the
+# sidebar builds a query as you tick fields.
 
 query ContactsAndCounterparts {
   contacts(first: 5) {
@@ -55,14 +55,15 @@ query ContactsAndCounterparts {
 """
 
 # Everything the page loads comes from the gateway. Monaco adds <style>
-# elements at run time, hence 'unsafe-inline' for styles only.
+# elements at run time, hence 'unsafe-inline' for styles only; GraphiQL's
+# stylesheet carries its fonts as data: URLs.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data:",
-        "font-src 'self'",
+        "font-src 'self' data:",
         "connect-src 'self'",
         "worker-src 'self'",
         "base-uri 'none'",
