@@ -7,6 +7,7 @@ documentation pages and the spec differ, the spec wins.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -153,7 +154,7 @@ def passes_filter(contact: dict[str, Any], terms: dict[str, str]) -> bool:
 def _term_matches(contact: dict[str, Any], key: str, value: str) -> bool:
     if key in ("created_after", "updated_after"):
         field = "created_at" if key == "created_after" else "updated_at"
-        return _utc_text(contact[field]) > _utc_text(value)
+        return _utc_moment(contact[field]) > _utc_moment(value)
     if key in ("first_name", "last_name"):
         field = "firstname" if key == "first_name" else "lastname"
         return bool((contact[field] or "").lower() == value.lower())
@@ -168,10 +169,11 @@ def _term_matches(contact: dict[str, Any], key: str, value: str) -> bool:
     return str(contact[key]) == value  # the workflow ids
 
 
-def _utc_text(moment: str) -> str:
-    """Comparable UTC text for `2026-08-21T13:48:39.199Z` and `2026-08-21 13:48:40 UTC`."""
-    text = moment.replace(" UTC", "").replace("Z", "").replace("T", " ")
-    return text[:19]
+def _utc_moment(moment: str) -> datetime:
+    """`2026-08-21T13:48:39.199Z` or `2026-08-21 13:48:40 UTC` as a time, to the
+    millisecond: Moneybird compares times, not their text."""
+    parsed = datetime.fromisoformat(moment.replace(" UTC", "").replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def read_routes(state: SandboxState) -> list[Route]:
