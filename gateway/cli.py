@@ -77,16 +77,28 @@ def serve(host: str, port: int, workers: int | None) -> int:
     return 0
 
 
-def serve_sandbox(host: str, port: int, latency: float, log_limit: int) -> int:
+def serve_sandbox(
+    host: str, port: int, latency: float, log_limit: int, rate_limit: tuple[int, float] | None
+) -> int:
     from gateway.sandbox.app import create_sandbox_app
     from gateway.sandbox.state import SandboxState
 
-    state = SandboxState(log_limit=log_limit)
+    state = SandboxState(log_limit=log_limit, moneybird_rate_limit=rate_limit)
     for faults in state.faults.values():
         faults.latency = latency
     print(f"Sandbox: Moneybird at http://{host}:{port}/moneybird", flush=True)
     uvicorn.run(create_sandbox_app(state), host=host, port=port, log_level="warning")
     return 0
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    from gateway.sandbox.throttle import RateLimit
+
+    try:
+        limit = RateLimit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return (limit.requests, limit.seconds)
 
 
 def schema_sdl() -> str:
@@ -114,9 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox_parser.add_argument(
         "--log-limit", type=int, default=10_000, help="requests kept in the request log"
     )
+    sandbox_parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=None,
+        metavar="REQUESTS/SECONDS",
+        help="Moneybird's rate limit per client address, e.g. 150/300 as Moneybird has it "
+        "(default: none)",
+    )
     args = parser.parse_args(argv)
     if args.command == "sandbox":
-        return serve_sandbox(args.host, args.port, args.latency, args.log_limit)
+        return serve_sandbox(args.host, args.port, args.latency, args.log_limit, args.rate_limit)
     if args.command == "serve":
         return serve(args.host, args.port, args.workers)
     if args.command == "schema":

@@ -4,6 +4,7 @@
 /_sandbox/requests      the request log (GET), cleared by DELETE
 /_sandbox/faults/{upstream}   set latency, planned failures or fault rules (POST), clear (DELETE)
 /_sandbox/reset         back to the seeded data (POST)
+/_sandbox/moneybird/... Moneybird's rate limit (see gateway.sandbox.moneybird_controls)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from gateway.sandbox.moneybird import json_response, read_routes
+from gateway.sandbox.moneybird_controls import moneybird_control_routes
 from gateway.sandbox.moneybird_writes import write_routes
 from gateway.sandbox.monite import monite_routes
 from gateway.sandbox.recorder import Recorder
@@ -105,6 +107,7 @@ def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
         upstream="moneybird",
         log=state.log,
         faults=state.faults["moneybird"],
+        gate=state.moneybird_throttle.check,
     )
     monite = Recorder(
         Starlette(routes=monite_routes(state)),
@@ -115,6 +118,7 @@ def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *control_routes(state),
+            *moneybird_control_routes(state),
             Mount("/moneybird", app=moneybird),
             Mount("/monite", app=monite),
         ]

@@ -1,4 +1,4 @@
-"""The sandbox's request log and fault injection, as one ASGI middleware."""
+"""The sandbox's request log, rate limit and fault injection, as one ASGI middleware."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import re
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,14 +150,28 @@ class RequestLog:
             self._entries.clear()
 
 
-class Recorder:
-    """Logs each request to one upstream and applies that upstream's faults."""
+# Decides, before any fault, whether the upstream refuses a request (its rate limit):
+# None lets it through.
+Gate = Callable[[Scope], PlannedFailure | None]
 
-    def __init__(self, app: ASGIApp, *, upstream: str, log: RequestLog, faults: Faults) -> None:
+
+class Recorder:
+    """Logs each request to one upstream and applies that upstream's gate and faults."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upstream: str,
+        log: RequestLog,
+        faults: Faults,
+        gate: Gate | None = None,
+    ) -> None:
         self.app = app
         self.upstream = upstream
         self.log = log
         self.faults = faults
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,9 +209,12 @@ class Recorder:
             if self.faults.rules
             else None
         )
+        refusal = self.gate(scope) if self.gate is not None else None
         if self.faults.latency > 0:
             await asyncio.sleep(self.faults.latency)
-        if rule is not None and rule.delay > 0 and await _hangs_up_within(rule.delay, receive):
+        if refusal is not None:
+            await self._answer(capture, refusal)
+        elif rule is not None and rule.delay > 0 and await _hangs_up_within(rule.delay, receive):
             pass  # nobody to answer
         elif self.faults.planned:
             await self._answer(capture, self.faults.planned.popleft())

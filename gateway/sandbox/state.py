@@ -1,13 +1,16 @@
-"""Everything the sandbox holds: data, request log, faults. One per sandbox app."""
+"""Everything the sandbox holds: data, request log, faults, rate limit. One per sandbox app."""
 
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.sandbox import seed
 from gateway.sandbox.recorder import Faults, RecordedRequest, RequestLog
+from gateway.sandbox.throttle import Throttle
 
 
 @dataclass
@@ -55,18 +58,30 @@ class SandboxState:
     )
     moneybird: MoneybirdData = field(init=False)
     monite: MoniteData = field(init=False)
+    # Moneybird's rate limit as (requests, seconds), None for none. Off unless asked
+    # for: offline development and the tests would otherwise run into it.
+    moneybird_rate_limit: tuple[int, float] | None = None
+    # Epoch seconds; the rate limit's windows are aligned to it. Tests stand in a fake.
+    clock: Callable[[], float] = time.time
+    moneybird_throttle: Throttle = field(init=False)
+    _configured_rate_limit: tuple[int, float] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.log = RequestLog(self.log_limit)
+        self._configured_rate_limit = self.moneybird_rate_limit
+        self.moneybird_throttle = Throttle(lambda: self.moneybird_rate_limit, lambda: self.clock())
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seeded data, an empty log and no faults."""
+        """Back to the seeded data, an empty log, no faults, and the rate limit the
+        sandbox was made with, its counts cleared."""
         self.moneybird = MoneybirdData.seeded(self.contact_count)
         self.monite = MoniteData.seeded(self.entity_id, self.counterpart_count)
         self.log.clear()
         for faults in self.faults.values():
             faults.clear()
+        self.moneybird_rate_limit = self._configured_rate_limit
+        self.moneybird_throttle.clear()
 
     def requests(self, upstream: str | None = None) -> list[RecordedRequest]:
         return self.log.entries(upstream)

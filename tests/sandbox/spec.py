@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from referencing.jsonschema import DRAFT202012
 SPEC_DIR = Path(__file__).resolve().parents[2] / "specs" / "upstream"
 SPECS = {
     "moneybird": "moneybird-contacts.openapi.json",
+    "moneybird-webhooks": "moneybird-webhooks.openapi.json",
     "monite": "monite-counterparts.openapi.json",
 }
 
@@ -34,14 +36,33 @@ def response_schema(upstream: str, path: str, method: str, status: int) -> dict[
 
 def validate(upstream: str, path: str, method: str, status: int, body: Any) -> None:
     """Raise jsonschema.ValidationError when `body` is not what the spec says."""
+    validate_schema(upstream, response_schema(upstream, path, method, status), body)
+
+
+def validate_headers(
+    upstream: str, path: str, method: str, status: int, headers: Mapping[str, str]
+) -> None:
+    """Every header the spec documents for this answer is there, and its value (parsed
+    as JSON, so `150` is a number) is what the spec says."""
+    operation = document(upstream)["paths"][path][method.lower()]
+    documented: dict[str, Any] = operation["responses"][str(status)].get("headers", {})
+    for name, header in documented.items():
+        assert name in headers, f"{name} missing from a {status} answer"
+        try:
+            value = json.loads(headers[name])
+        except json.JSONDecodeError:
+            value = headers[name]
+        validate_schema(upstream, header["schema"], value)
+
+
+def validate_schema(upstream: str, schema: dict[str, Any], instance: Any) -> None:
     uri = f"urn:{upstream}"
     resource = Resource(contents=document(upstream), specification=DRAFT202012)
     registry: Registry[Any] = Registry().with_resource(uri, resource)
-    schema = _rebase(response_schema(upstream, path, method, status), uri)
     validator = Draft202012Validator(
-        schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+        _rebase(schema, uri), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
-    validator.validate(body)
+    validator.validate(instance)
 
 
 def _rebase(node: Any, uri: str) -> Any:
