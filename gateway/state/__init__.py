@@ -1,0 +1,96 @@
+"""Coordination state shared by the processes of one gateway.
+
+One interface (`State`), two backends: `MemoryState` for a gateway that runs
+as one process, `SqliteState` (one SQLite file in WAL mode) for the worker
+processes of one host; `gateway serve` with several workers creates the file
+in a run directory and names it in GATEWAY_STATE_PATH. Every method is async
+and atomic across the processes that share the state, so a backend for several
+hosts can implement the same interface. Times are the state's clock
+(`time.time`, shared by the processes of a host); durations are seconds.
+
+Call admission (`gateway.upstream.budget` keeps one key per token):
+
+    admit(key, *, limit, window, max_wait) -> Admission
+        Takes the earliest slot for a call such that no window of `window`
+        seconds holds more than `limit` taken slots, and no slot falls within
+        a hold. Slots are handed out in order and may lie in the future: the
+        call waits for its slot (`Admission.delay`). When the slot is more than
+        `max_wait` seconds away, nothing is taken (`admitted` is False) and
+        `delay` says when a slot would be free.
+    hold(key, seconds)
+        No slot for `key` before `seconds` from now (an upstream's Retry-After);
+        a later hold already set stays.
+    usage(key, *, window) -> Usage
+        Slots taken in the window ending now (later ones included), and the
+        seconds a hold still has to run.
+
+Change feeds, one per stream; each key keeps only its latest value, so a
+stream holds at most one entry per key:
+
+    upsert(stream, key, value: bytes | None) -> seq
+        Sets the key's value (None: the key was deleted); the stream's sequence
+        number, one higher than the change before it.
+    upsert_many(stream, [(key, value), ...]) -> seq
+        The same for several keys, in one transaction, in the order given;
+        returns the last sequence number.
+    since(stream, seq) -> (last_seq, [(key, value), ...])
+        The keys changed after `seq`, each once with its latest value, in the
+        order of their last change; `last_seq` is the stream's latest sequence
+        number, to pass next time. `since(stream, 0)` gives a new reader every
+        key ever set, deleted ones with None.
+
+Leases, so that one process at a time does a job:
+
+    try_lease(name, owner, ttl) -> bool
+        Takes the lease for `ttl` seconds if it is free, expired or already
+        `owner`'s (then it is extended).
+    renew_lease(name, owner, ttl) -> bool
+        Extends the lease only while `owner` still holds it: False once it
+        expired, even if nobody took it since.
+    release_lease(name, owner)
+        Frees the lease if `owner` holds it.
+
+Small values (a salt, a stream's metadata):
+
+    get(key) -> bytes | None
+    put(key, value: bytes | None)        None deletes
+    put_if_absent(key, value) -> bytes   the value now stored: `value`, or the
+                                         one another process stored first
+
+Keys derived from secrets are made with `KeyHasher` (HMAC-SHA256 with a salt
+kept in the state); no token is ever a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from gateway.state.base import Admission, Change, State, Usage
+from gateway.state.keys import KeyHasher
+from gateway.state.memory import MemoryState
+from gateway.state.sqlite import SqliteState, StateBusy
+
+__all__ = [
+    "Admission",
+    "Change",
+    "KeyHasher",
+    "MemoryState",
+    "SqliteState",
+    "State",
+    "StateBusy",
+    "Usage",
+    "open_state",
+]
+
+
+@asynccontextmanager
+async def open_state(path: Path | None) -> AsyncIterator[State]:
+    """The state in the SQLite file at `path` (created if missing), or in memory
+    when `path` is None; closed on exit."""
+    state: State = MemoryState() if path is None else SqliteState(path)
+    try:
+        yield state
+    finally:
+        await state.aclose()
