@@ -4,12 +4,15 @@
 /_sandbox/requests      the request log (GET), cleared by DELETE
 /_sandbox/faults/{upstream}   set latency, planned failures or fault rules (POST), clear (DELETE)
 /_sandbox/reset         back to the seeded data (POST)
-/_sandbox/moneybird/... Moneybird's rate limit (see gateway.sandbox.moneybird_controls)
+/_sandbox/moneybird/... Moneybird's rate limit and webhook pushes (see
+                        gateway.sandbox.moneybird_controls)
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -20,10 +23,12 @@ from starlette.routing import Mount, Route
 
 from gateway.sandbox.moneybird import json_response, read_routes
 from gateway.sandbox.moneybird_controls import moneybird_control_routes
+from gateway.sandbox.moneybird_webhooks import webhook_routes
 from gateway.sandbox.moneybird_writes import write_routes
 from gateway.sandbox.monite import monite_routes
 from gateway.sandbox.recorder import Recorder
 from gateway.sandbox.state import SandboxState
+from gateway.sandbox.webhooks import Outbox
 from gateway.settings import Settings
 
 
@@ -103,7 +108,10 @@ def with_sandbox_defaults(settings: Settings, state: SandboxState) -> Settings:
 def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
     state = state if state is not None else SandboxState()
     moneybird = Recorder(
-        Starlette(routes=[*read_routes(state), *write_routes(state)]),
+        Outbox(
+            Starlette(routes=[*read_routes(state), *write_routes(state), *webhook_routes(state)]),
+            state.webhooks,
+        ),
         upstream="moneybird",
         log=state.log,
         faults=state.faults["moneybird"],
@@ -115,13 +123,22 @@ def create_sandbox_app(state: SandboxState | None = None) -> Starlette:
         log=state.log,
         faults=state.faults["monite"],
     )
+
+    webhooks = state.webhooks
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await webhooks.aclose()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             *control_routes(state),
             *moneybird_control_routes(state),
             Mount("/moneybird", app=moneybird),
             Mount("/monite", app=monite),
-        ]
+        ],
     )
     app.state.sandbox = state
     return app

@@ -2,6 +2,11 @@
 
 Contacts whose seeded customer id is a multiple of 7 stand for contacts with
 invoices: deleting them answers 422 "Contact cannot be deleted", as Moneybird does.
+
+Each change raises the webhook event Moneybird names for it (contact_created,
+contact_changed, contact_destroyed, contact_archived, note_created, note_destroyed,
+contact_person_created, contact_person_updated, contact_person_destroyed), pushed
+to the administration's webhooks after the answer (gateway.sandbox.webhooks).
 """
 
 from __future__ import annotations
@@ -205,6 +210,9 @@ def write_routes(state: SandboxState) -> list[Route]:
     def find(request: Request, name: str = "id") -> dict[str, Any] | None:
         return data().contacts.get(request.path_params[name])
 
+    def publish(action: str, contact: dict[str, Any]) -> None:
+        state.webhooks.publish(data().administration_id, action, contact)
+
     async def create_contact(request: Request) -> Response:
         changes = await wrapped_body(request, "contact")
         if changes is None:
@@ -240,6 +248,7 @@ def write_routes(state: SandboxState) -> list[Route]:
             ]
         result["events"] = [seed.event("contact_created", created)]
         store.contacts[contact_id] = result
+        publish("contact_created", result)
         return json_response(result, 201)
 
     async def update_contact(request: Request) -> Response:
@@ -265,6 +274,8 @@ def write_routes(state: SandboxState) -> list[Route]:
             ]
         contact.clear()
         contact.update(result)
+        if diff:
+            publish("contact_changed", contact)
         return json_response(contact)
 
     async def delete_contact(request: Request) -> Response:
@@ -274,6 +285,7 @@ def write_routes(state: SandboxState) -> list[Route]:
         if contact["id"] in data().undeletable:
             return json_response({"error": "Contact cannot be deleted"}, 422)
         del data().contacts[contact["id"]]
+        publish("contact_destroyed", contact)
         return Response(status_code=204)
 
     async def archive_contact(request: Request) -> Response:
@@ -285,6 +297,7 @@ def write_routes(state: SandboxState) -> list[Route]:
         contact["archived"] = True
         now = touch(contact)
         contact["events"].append(seed.event("contact_archived", now))
+        publish("contact_archived", contact)
         return Response(status_code=204)
 
     async def add_note(request: Request) -> Response:
@@ -311,6 +324,7 @@ def write_routes(state: SandboxState) -> list[Route]:
         )
         contact["notes"].append(note)
         touch(contact)
+        publish("note_created", contact)
         return json_response(note, 201)
 
     async def delete_note(request: Request) -> Response:
@@ -320,6 +334,7 @@ def write_routes(state: SandboxState) -> list[Route]:
             return not_found()
         contact["notes"] = [n for n in contact["notes"] if n["id"] != note_id]
         touch(contact)
+        publish("note_destroyed", contact)
         return Response(status_code=204)
 
     def person_errors(person: dict[str, Any]) -> FieldErrors:
@@ -345,6 +360,7 @@ def write_routes(state: SandboxState) -> list[Route]:
             return validation_error(errors)
         contact["contact_people"].append(person)
         touch(contact)
+        publish("contact_person_created", contact)
         return json_response(person, 201)
 
     def find_person(request: Request) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -368,6 +384,7 @@ def write_routes(state: SandboxState) -> list[Route]:
         updated["version"] = person["version"] + 1
         person.update(updated)
         touch(contact)
+        publish("contact_person_updated", contact)
         return json_response(person)
 
     async def delete_person(request: Request) -> Response:
@@ -376,6 +393,7 @@ def write_routes(state: SandboxState) -> list[Route]:
             return not_found()
         contact["contact_people"].remove(person)
         touch(contact)
+        publish("contact_person_destroyed", contact)
         return Response(status_code=204)
 
     prefix = "/{administration_id}/contacts"

@@ -1,4 +1,5 @@
-"""Everything the sandbox holds: data, request log, faults, rate limit. One per sandbox app."""
+"""Everything the sandbox holds: data, request log, faults, rate limit, webhooks. One per
+sandbox app."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from gateway.sandbox import seed
 from gateway.sandbox.recorder import Faults, RecordedRequest, RequestLog
 from gateway.sandbox.throttle import Throttle
+from gateway.sandbox.webhooks import Webhooks
 
 
 @dataclass
@@ -64,24 +66,30 @@ class SandboxState:
     # Epoch seconds; the rate limit's windows are aligned to it. Tests stand in a fake.
     clock: Callable[[], float] = time.time
     moneybird_throttle: Throttle = field(init=False)
-    _configured_rate_limit: tuple[int, float] | None = field(init=False, default=None)
+    # Seconds before the first retry of a webhook push that failed; retry n waits n times
+    # as long.
+    moneybird_webhook_retry_interval: float = 60.0
+    webhooks: Webhooks = field(init=False)
+    _configured: tuple[tuple[int, float] | None, float] = field(init=False, default=(None, 60.0))
 
     def __post_init__(self) -> None:
         self.log = RequestLog(self.log_limit)
-        self._configured_rate_limit = self.moneybird_rate_limit
+        self._configured = (self.moneybird_rate_limit, self.moneybird_webhook_retry_interval)
         self.moneybird_throttle = Throttle(lambda: self.moneybird_rate_limit, lambda: self.clock())
+        self.webhooks = Webhooks(lambda: self.moneybird_webhook_retry_interval, self.log_limit)
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seeded data, an empty log, no faults, and the rate limit the
-        sandbox was made with, its counts cleared."""
+        """Back to the seeded data, an empty log, no faults, no webhooks, and the rate
+        limit and retry interval the sandbox was made with, the rate counts cleared."""
         self.moneybird = MoneybirdData.seeded(self.contact_count)
         self.monite = MoniteData.seeded(self.entity_id, self.counterpart_count)
         self.log.clear()
         for faults in self.faults.values():
             faults.clear()
-        self.moneybird_rate_limit = self._configured_rate_limit
+        self.moneybird_rate_limit, self.moneybird_webhook_retry_interval = self._configured
         self.moneybird_throttle.clear()
+        self.webhooks.reset()
 
     def requests(self, upstream: str | None = None) -> list[RecordedRequest]:
         return self.log.entries(upstream)

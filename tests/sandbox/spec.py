@@ -28,7 +28,11 @@ def document(upstream: str) -> dict[str, Any]:
 
 def response_schema(upstream: str, path: str, method: str, status: int) -> dict[str, Any]:
     operation = document(upstream)["paths"][path][method.lower()]
-    content = operation["responses"][str(status)]["content"]
+    response = operation["responses"][str(status)]
+    if "$ref" in response:  # a shared answer, e.g. #/components/responses/404_not_found
+        *_, name = response["$ref"].split("/")
+        response = document(upstream)["components"]["responses"][name]
+    content = response["content"]
     media = content.get("application/json") or next(iter(content.values()))
     schema: dict[str, Any] = media["schema"]
     return schema

@@ -159,14 +159,14 @@ def test_the_limit_is_set_at_run_time_and_reset_turns_it_off(
     moneybird: httpx.Client, sandbox: SandboxState, sandbox_url: str, clock: FakeClock
 ) -> None:
     with httpx.Client(base_url=f"{sandbox_url}/_sandbox/moneybird") as controls:
-        assert controls.get("/settings").json() == {"rate_limit": None}
-        assert controls.post("/settings", json={"rate_limit": "2/60"}).json() == {
-            "rate_limit": "2/60"
-        }
+        assert controls.get("/settings").json()["rate_limit"] is None
+        assert controls.post("/settings", json={"rate_limit": "2/60"}).json()["rate_limit"] == (
+            "2/60"
+        )
         assert spend(moneybird, 3) == [200, 200, 429]
         assert controls.post("/settings", json={"rate_limit": "2"}).status_code == 400
         assert controls.post("/settings", json={"rate_limit": "0/60"}).status_code == 400
-        assert controls.post("/settings", json={"rate_limit": None}).json() == {"rate_limit": None}
+        assert controls.post("/settings", json={"rate_limit": None}).json()["rate_limit"] is None
         assert spend(moneybird, 1) == [200]
         controls.post("/settings", json={"rate_limit": "1/60"})
         assert httpx.post(f"{sandbox_url}/_sandbox/reset").status_code == 204
