@@ -78,12 +78,21 @@ def serve(host: str, port: int, workers: int | None) -> int:
 
 
 def serve_sandbox(
-    host: str, port: int, latency: float, log_limit: int, rate_limit: tuple[int, float] | None
+    host: str,
+    port: int,
+    latency: float,
+    log_limit: int,
+    rate_limit: tuple[int, float] | None,
+    webhook_retry_interval: float,
 ) -> int:
     from gateway.sandbox.app import create_sandbox_app
     from gateway.sandbox.state import SandboxState
 
-    state = SandboxState(log_limit=log_limit, moneybird_rate_limit=rate_limit)
+    state = SandboxState(
+        log_limit=log_limit,
+        moneybird_rate_limit=rate_limit,
+        moneybird_webhook_retry_interval=webhook_retry_interval,
+    )
     for faults in state.faults.values():
         faults.latency = latency
     print(f"Sandbox: Moneybird at http://{host}:{port}/moneybird", flush=True)
@@ -134,9 +143,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Moneybird's rate limit per client address, e.g. 150/300 as Moneybird has it "
         "(default: none)",
     )
+    sandbox_parser.add_argument(
+        "--webhook-retry-interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wait before the first retry of a webhook push the receiver refused; "
+        "retry n waits n times as long (60)",
+    )
     args = parser.parse_args(argv)
     if args.command == "sandbox":
-        return serve_sandbox(args.host, args.port, args.latency, args.log_limit, args.rate_limit)
+        return serve_sandbox(
+            args.host,
+            args.port,
+            args.latency,
+            args.log_limit,
+            args.rate_limit,
+            args.webhook_retry_interval,
+        )
     if args.command == "serve":
         return serve(args.host, args.port, args.workers)
     if args.command == "schema":
