@@ -1,20 +1,21 @@
 """Moneybird's rate limit: so many requests per window from one IP address, then 429.
 
-What Moneybird documents, and what this copies:
+What Moneybird documents:
 
-- The quota is counted per client IP address, not per token or administration: every
-  token and administration used from one address shares it (the gateway's own
-  address, when the gateway is the client).
-- Windows are fixed and aligned to the clock (multiples of the period since the
-  epoch), as Rack::Attack counts them: the count starts again at `RateLimit-Reset`,
-  not a period after the first request.
-- Every request counts, whatever it is answered with, 429s included.
-- The 429 carries `RateLimit-Limit`, `RateLimit-Remaining: 0`, and `RateLimit-Reset`
-  and `Retry-After` as the epoch second the window ends; the body is the JSON string
-  "Retry later". Answers within the limit carry none of these headers.
+- 150 requests per 5 minutes, counted per client IP address: every token and
+  administration used from one address shares the quota (the gateway's own
+  address, when the gateway is the client). Report endpoints have a stricter quota
+  of their own; the sandbox serves none of them.
+- Past the limit, 429 with the JSON string "Retry later", `RateLimit-Limit`,
+  `RateLimit-Remaining`, and `RateLimit-Reset` and `Retry-After` as the epoch second
+  "at which the current rate limit window resets" (the spec's tax report answer).
+  The spec gives these headers on the 429 only; answers within the limit carry none.
 
-Moneybird's report endpoints have a stricter quota of their own; the sandbox serves
-none of them.
+What it does not say, and the sandbox takes from the headers: windows are fixed
+and aligned to the clock (multiples of the period since the epoch), so a window
+ends at `RateLimit-Reset` whenever its first request came; Moneybird's `Retry-After`
+times fall on such boundaries. Every request counts, whatever its answer, 429s
+included, as a throttle in front of the application counts them.
 """
 
 from __future__ import annotations

@@ -483,8 +483,8 @@ class Outbox:
 
 
 async def answers_200(url: str) -> bool:
-    """Moneybird's check on registration: does `url` answer a POST with 200? The check
-    carries no payload and no signature."""
+    """Moneybird's check on registration: does `url` answer 200? Moneybird does not say
+    how it asks; the sandbox POSTs to it without a payload or a signature."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=RECEIVER_TIMEOUT)) as session,
