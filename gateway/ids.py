@@ -33,3 +33,12 @@ def monite_id(value: object, *, argument: str = "id") -> str:
         return str(uuid.UUID(str(value)))
     except ValueError:
         raise BadUserInput(f"`{argument}` must be a UUID.", argument=argument) from None
+
+
+def upstream_key(value: object) -> str | None:
+    """The canonical digits of a Moneybird id as an upstream sent it (a string or an
+    exact JSON integer); None for anything else, a float above all."""
+    if value is None or isinstance(value, (bool, float)):
+        return None
+    text = str(value)
+    return str(int(text)) if text.isdigit() else None

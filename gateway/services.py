@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from gateway.mirror.feed import MemoryFeed
+from gateway.mirror.mirrors import Mirrors
 from gateway.settings import Settings
 from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
@@ -22,7 +24,20 @@ class Services:
     settings: Settings
     moneybird: UpstreamHTTP
     monite: UpstreamHTTP
+    # The Moneybird contact mirrors; None when GATEWAY_MONEYBIRD_MIRROR is off.
+    mirrors: Mirrors | None = None
     is_open: bool = True
+
+
+def open_mirrors(settings: Settings) -> Mirrors | None:
+    if not settings.moneybird_mirror:
+        return None
+    return Mirrors(
+        MemoryFeed(),
+        max_staleness=settings.moneybird_max_staleness,
+        token_ttl=settings.moneybird_token_ttl,
+        max_contacts=settings.mirror_max_contacts,
+    )
 
 
 def transport_options(settings: Settings) -> TransportOptions:
@@ -70,6 +85,7 @@ async def open_services(
             monite=upstream(
                 monite_transport, monite.UPSTREAM, monite_base_url, monite.read_error_message
             ),
+            mirrors=open_mirrors(settings),
         )
         try:
             yield services

@@ -117,6 +117,29 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_WORKERS"),
         description="server processes; unset: one per CPU (one on the embedded sandbox)",
     )
+    moneybird_mirror: bool = Field(
+        default=True,
+        validation_alias=_env("GATEWAY_MONEYBIRD_MIRROR"),
+        description="answer contact reads from a synchronized mirror per administration",
+    )
+    moneybird_max_staleness: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_MONEYBIRD_MAX_STALENESS"),
+        description="seconds a mirror answers before it is brought up to date again",
+    )
+    moneybird_token_ttl: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_MONEYBIRD_TOKEN_TTL"),
+        description="seconds a token Moneybird accepted may read the mirror before a new check",
+    )
+    mirror_max_contacts: int = Field(
+        default=200_000,
+        ge=1,
+        validation_alias=_env("GATEWAY_MIRROR_MAX_CONTACTS"),
+        description="contacts held in all mirrors; least recently used administrations leave first",
+    )
     log_level: str = Field(default="info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 
     @field_validator("moneybird_administration_id")

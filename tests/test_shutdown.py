@@ -72,7 +72,7 @@ def test_sigterm_lets_requests_in_flight_finish(sandbox: SandboxState, sandbox_u
         worker.join(timeout=10)
         # then
         assert answer["status"] == 200
-        assert answer["body"] == {"data": {"contact": None}}
+        assert answer["body"]["data"] == {"contact": None}
         assert refused
         # uvicorn re-raises SIGTERM after a clean shutdown, as a process should
         assert process.wait(timeout=10) in (0, -signal.SIGTERM)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -58,6 +59,7 @@ class GraphQLResult:
     errors: list[GraphQLError]
     # False for a request error: execution never started, so the answer has no `data`.
     executed: bool
+    extensions: dict[str, Any] | None = None
 
     def formatted(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -65,6 +67,8 @@ class GraphQLResult:
             body["data"] = self.data
         if self.errors:
             body["errors"] = [error.formatted for error in self.errors]
+        if self.extensions:
+            body["extensions"] = self.extensions
         return body
 
 
@@ -152,7 +156,8 @@ class Pipeline:
         assert isinstance(outcome, ExecutionResult)
         errors = shape_errors(outcome.errors, context) if outcome.errors else []
         ran_plan = getattr(executor, "ran_plan", False)
-        return GraphQLResult(outcome.data, errors, True), "planned" if ran_plan else "graphql-core"
+        result = GraphQLResult(outcome.data, errors, True, _freshness(context))
+        return result, "planned" if ran_plan else "graphql-core"
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -169,6 +174,19 @@ def build_pipeline(settings: Settings) -> Pipeline:
         Documents(validator, max_tokens=settings.max_tokens),
         executor_class=PlannedExecutor if settings.executor == "planned" else StrawberryExecutor,
     )
+
+
+def _freshness(context: RequestContext) -> dict[str, Any] | None:
+    """How old the mirrored data in the answer is, when the answer read a mirror."""
+    synced_at = context.mirror_synced_at
+    if synced_at is None:
+        return None
+    return {
+        "mirror": {
+            "syncedAt": datetime.fromtimestamp(synced_at, UTC).isoformat(timespec="milliseconds"),
+            "ageSeconds": round(max(0.0, time.time() - synced_at), 3),
+        }
+    }
 
 
 def _operation(document: Document, name: str | None) -> OperationDefinitionNode | GraphQLError:

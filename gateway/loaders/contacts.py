@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, MoneybirdClient
+from gateway.ids import upstream_key
+from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage
 
 Contact = dict[str, Any]
 T = TypeVar("T")
@@ -16,9 +17,29 @@ T = TypeVar("T")
 
 def contact_key(contact: Contact) -> str | None:
     """The loader key of an upstream contact: its id as canonical digits."""
-    raw = contact.get("id")
-    text = str(raw) if raw is not None else ""
-    return str(int(text)) if text.isdigit() else None
+    return upstream_key(contact.get("id"))
+
+
+class ContactSource(Protocol):
+    """Where a request reads Moneybird contacts: Moneybird itself (`MoneybirdClient`)
+    or the administration's mirror (`gateway.mirror.mirrors.MirrorSession`); both
+    answer as Moneybird's endpoints do."""
+
+    async def contacts_by_ids(self, ids: list[str]) -> list[Contact]: ...
+
+    async def contact_by_customer_id(self, customer_id: str) -> Contact | None: ...
+
+    async def contact_versions(self, *, include_archived: bool | None) -> list[Contact]: ...
+
+    async def list_window(
+        self,
+        *,
+        offset: int,
+        size: int,
+        query: str | None,
+        filter_terms: Sequence[tuple[str, str]],
+        include_archived: bool | None,
+    ) -> ContactPage: ...
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -40,9 +61,9 @@ class ContactByIdLoader(DataLoader[str, Contact | None]):
 
     max_batch_size = SYNCHRONIZATION_BATCH_SIZE
 
-    def __init__(self, client: MoneybirdClient) -> None:
+    def __init__(self, source: Callable[[], Awaitable[ContactSource]]) -> None:
         super().__init__()
-        self._client = client
+        self._source = source
         self._listed: dict[str, Contact] = {}
         self._listings: set[asyncio.Future[Any]] = set()
 
@@ -52,7 +73,7 @@ class ContactByIdLoader(DataLoader[str, Contact | None]):
         missing = [key for key in keys if key not in self._listed]
         fetched: dict[str | None, Contact] = {}
         if missing:
-            contacts = await self._client.contacts_by_ids(missing)
+            contacts = await (await self._source()).contacts_by_ids(missing)
             fetched = {contact_key(contact): contact for contact in contacts}
         return [self._listed.get(key) or fetched.get(key) for key in keys]
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.errors import UpstreamNotFound
 from gateway.upstream.http import (
     UpstreamHTTP,
     UpstreamRequest,
@@ -73,8 +74,12 @@ class MoneybirdClient:
         )
         return expect_objects((await self._http.send(request)).body, UPSTREAM)
 
-    async def contact_by_customer_id(self, customer_id: str) -> dict[str, Any]:
-        body = await self._get(f"{self._prefix}/customer_id/{path_segment(customer_id)}.json")
+    async def contact_by_customer_id(self, customer_id: str) -> dict[str, Any] | None:
+        """The contact with that customer id that is not archived; None when none is."""
+        try:
+            body = await self._get(f"{self._prefix}/customer_id/{path_segment(customer_id)}.json")
+        except UpstreamNotFound:
+            return None
         return expect_object(body, UPSTREAM)
 
     async def contact_versions(self, *, include_archived: bool | None) -> list[dict[str, Any]]:

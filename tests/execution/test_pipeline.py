@@ -88,6 +88,7 @@ def _send(
     headers: dict[str, str],
     fault: tuple[str, int] | None,
 ) -> tuple[int, str, list[tuple[str, str]]]:
+    sandbox.log.wait_idle(10)
     sandbox.reset()
     if fault is not None:
         sandbox.faults[fault[0]].fail_next(1, status=fault[1])

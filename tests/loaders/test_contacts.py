@@ -44,7 +44,12 @@ def load_all(keys: list[str], *, status: int = 200) -> tuple[Any, list[list[int]
                 read_error_message=read_error_message,
                 max_retries=0,
             )
-            loader = ContactByIdLoader(MoneybirdClient(http, token="t", administration_id="1"))
+            client = MoneybirdClient(http, token="t", administration_id="1")
+
+            async def source() -> MoneybirdClient:
+                return client
+
+            loader = ContactByIdLoader(source)
             try:
                 return await loader.load_all(keys)
             except UpstreamUnavailable as error:

@@ -49,17 +49,29 @@ class ContactPersonPayload:
 
 
 async def attempt(
-    info: Info, contact_id: str | None, change: Callable[[], Awaitable[T]], *, id_field: list[str]
+    info: Info,
+    contact_id: str | None,
+    change: Callable[[], Awaitable[T]],
+    *,
+    id_field: list[str],
+    read_back: bool = False,
 ) -> T | list[UserError]:
     """Run one write; a refusal becomes user errors. Whatever happens to the contact,
-    this request's loader forgets it, so the next read shows the upstream's state."""
+    this request's loader forgets it, so the next read shows the upstream's state.
+
+    `read_back` is for writes Moneybird answers without the contact (archiving, notes,
+    contact people): the contact is read back so that the mirror has its new version.
+    """
     try:
-        return await change()
+        result = await change()
     except UpstreamRejected as error:
         return moneybird_user_errors(error, id_field=id_field)
     finally:
         if contact_id is not None:
             info.context.contact_by_id.forget(contact_id)
+    if read_back and contact_id is not None:
+        await info.context.read_back_contact(contact_id)
+    return result
 
 
 @strawberry.type
@@ -71,7 +83,7 @@ class ContactMutations:
             return ContactPayload(contact=None, user_errors=errors)
         client = info.context.moneybird
         result = await attempt(info, None, lambda: client.create_contact(body), id_field=["input"])
-        return _contact_payload(info, result)
+        return await _contact_payload(info, result)
 
     @strawberry.mutation(
         description=(
@@ -88,7 +100,7 @@ class ContactMutations:
             return ContactPayload(contact=None, user_errors=errors)
         client = info.context.moneybird
         result = await attempt(info, key, lambda: client.update_contact(key, body), id_field=["id"])
-        return _contact_payload(info, result)
+        return await _contact_payload(info, result)
 
     @strawberry.mutation(description="Delete a contact. Contacts with documents cannot be deleted.")
     async def delete_contact(self, info: Info, id: strawberry.ID) -> DeletePayload:
@@ -98,16 +110,19 @@ class ContactMutations:
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
         info.context.contact_by_id.gone(key)
+        await info.context.record_deleted_contact(key)
         return DeletePayload(deleted_id=strawberry.ID(key), user_errors=[])
 
     @strawberry.mutation(description="Archive a contact; archived contacts leave lists by default.")
     async def archive_contact(self, info: Info, id: strawberry.ID) -> ContactPayload:
         key = moneybird_id(id)
         client = info.context.moneybird
-        result = await attempt(info, key, lambda: client.archive_contact(key), id_field=["id"])
+        result = await attempt(
+            info, key, lambda: client.archive_contact(key), id_field=["id"], read_back=True
+        )
         if isinstance(result, list):
             return ContactPayload(contact=None, user_errors=result)
-        # Moneybird answers 204: the archived contact costs one batched read.
+        # Moneybird answers 204: the archived contact was read back.
         raw = await info.context.contact_by_id.load(key)
         return ContactPayload(contact=None if raw is None else view(Contact, raw), user_errors=[])
 
@@ -121,7 +136,7 @@ class ContactMutations:
             return NotePayload(note=None, user_errors=errors)
         client = info.context.moneybird
         result = await attempt(
-            info, key, lambda: client.add_note(key, body), id_field=["contactId"]
+            info, key, lambda: client.add_note(key, body), id_field=["contactId"], read_back=True
         )
         if isinstance(result, list):
             return NotePayload(note=None, user_errors=result)
@@ -135,7 +150,11 @@ class ContactMutations:
         note_key = moneybird_id(note_id, argument="noteId")
         client = info.context.moneybird
         result = await attempt(
-            info, key, lambda: client.delete_note(key, note_key), id_field=["noteId"]
+            info,
+            key,
+            lambda: client.delete_note(key, note_key),
+            id_field=["noteId"],
+            read_back=True,
         )
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
@@ -151,7 +170,11 @@ class ContactMutations:
             return ContactPersonPayload(contact_person=None, user_errors=errors)
         client = info.context.moneybird
         result = await attempt(
-            info, key, lambda: client.create_contact_person(key, body), id_field=["contactId"]
+            info,
+            key,
+            lambda: client.create_contact_person(key, body),
+            id_field=["contactId"],
+            read_back=True,
         )
         return _person_payload(result)
 
@@ -170,6 +193,7 @@ class ContactMutations:
             key,
             lambda: client.update_contact_person(key, person_key, body),
             id_field=["id"],
+            read_back=True,
         )
         return _person_payload(result)
 
@@ -181,16 +205,21 @@ class ContactMutations:
         person_key = moneybird_id(id)
         client = info.context.moneybird
         result = await attempt(
-            info, key, lambda: client.delete_contact_person(key, person_key), id_field=["id"]
+            info,
+            key,
+            lambda: client.delete_contact_person(key, person_key),
+            id_field=["id"],
+            read_back=True,
         )
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
         return DeletePayload(deleted_id=strawberry.ID(person_key), user_errors=[])
 
 
-def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> ContactPayload:
+async def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> ContactPayload:
     if isinstance(result, list):
         return ContactPayload(contact=None, user_errors=result)
+    await info.context.record_contact(result)
     info.context.contact_by_id.prime_many([result])
     return ContactPayload(contact=view(Contact, result), user_errors=[])
 

@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 
 from gateway.context import RequestContext
-from gateway.errors import BadUserInput, UpstreamNotFound
+from gateway.errors import BadUserInput
 from gateway.ids import moneybird_id
 from gateway.loaders.contacts import contact_key
 from gateway.schema.contacts.types import Contact, ContactConnection, ContactEdge, ContactVersion
@@ -121,14 +121,12 @@ class ContactQueries:
     async def contact_by_customer_id(self, info: Info, customer_id: str) -> Contact | None:
         if not customer_id.strip():
             raise BadUserInput("`customerId` may not be empty.", argument="customerId")
-        try:
-            raw = await info.context.contact_by_id.while_listing(
-                info.context.moneybird.contact_by_customer_id(customer_id),
-                contacts_of=lambda contact: [contact],
-            )
-        except UpstreamNotFound:
-            return None
-        return view(Contact, raw)
+        source = await info.context.contact_source()
+        raw = await info.context.contact_by_id.while_listing(
+            source.contact_by_customer_id(customer_id),
+            contacts_of=lambda contact: [] if contact is None else [contact],
+        )
+        return None if raw is None else view(Contact, raw)
 
     @strawberry.field(
         description=(
@@ -157,7 +155,8 @@ class ContactQueries:
     async def contact_versions(
         self, info: Info, include_archived: bool | None = None
     ) -> list[ContactVersion]:
-        rows = await info.context.moneybird.contact_versions(include_archived=include_archived)
+        source = await info.context.contact_source()
+        rows = await source.contact_versions(include_archived=include_archived)
         versions = []
         for row in rows:
             key = contact_key(row)
@@ -194,9 +193,9 @@ class ContactQueries:
                 )
             offset = int(position) + 1
         terms = filter_terms(filter) if filter is not None else []
-        loader = info.context.contact_by_id
-        window = await loader.while_listing(
-            info.context.moneybird.list_window(
+        source = await info.context.contact_source()
+        window = await info.context.contact_by_id.while_listing(
+            source.list_window(
                 offset=offset,
                 size=size,
                 query=query,

@@ -1,0 +1,233 @@
+"""The mirrors of the administrations this gateway serves, and how a request uses one.
+
+A request reads an administration's mirror through a `MirrorSession`, which
+answers the contact reads a `MoneybirdClient` answers, from memory. Opening
+one is where the mirror's rules hold:
+
+- Authorization: a token is trusted for an administration only while Moneybird
+  accepted it there within the token TTL. A token not yet trusted pays one call,
+  the versions list, which both proves it and refreshes the mirror. A 401
+  forgets the token at once. Tokens are held only as salted hashes.
+- Freshness: a mirror older than the staleness setting is brought up to date
+  before it answers: one versions call, then the changed contacts, 100 a call.
+  The first use of an administration builds its mirror the same way, from
+  nothing. Syncs of one administration run one at a time.
+- Budget: when the token's Moneybird budget has no call left for a sync, a
+  mirror that has answered before still answers, with its age; one that never
+  synced cannot, and the request gets RATE_LIMITED.
+
+Every change (a sync, a write's answer, a webhook) goes through the feed
+(`gateway.mirror.feed`) and is applied from there, so every process of the
+gateway sees the same changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.errors import RateLimited, UpstreamUnauthorized
+from gateway.ids import upstream_key as _key
+from gateway.mirror.contacts import AdministrationContacts, Contact
+from gateway.mirror.feed import Change, Feed
+from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage, MoneybirdClient
+
+logger = logging.getLogger("gateway.mirror")
+
+
+@dataclass
+class _Administration:
+    contacts: AdministrationContacts = field(default_factory=AdministrationContacts)
+    # How far this process has applied the administration's feed.
+    position: int = 0
+    # Wall-clock time at which the mirror last matched Moneybird; None before the first sync.
+    synced_at: float | None = None
+    sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Mirrors:
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        max_staleness: float,
+        token_ttl: float,
+        max_contacts: int,
+        salt: bytes | None = None,
+    ) -> None:
+        self._feed = feed
+        self._max_staleness = max_staleness
+        self._token_ttl = token_ttl
+        self._max_contacts = max_contacts
+        self._salt = salt if salt is not None else secrets.token_bytes(32)
+        # Least recently used first: those leave first when the mirrors grow too big.
+        self._administrations: OrderedDict[str, _Administration] = OrderedDict()
+        # (token hash, administration) -> monotonic time Moneybird last accepted the token.
+        self._accepted: dict[tuple[str, str], float] = {}
+
+    def token_key(self, token: str) -> str:
+        return hmac.new(self._salt, token.encode(), hashlib.sha256).hexdigest()
+
+    async def session(
+        self, client: MoneybirdClient, *, token: str, administration: str
+    ) -> MirrorSession:
+        """The mirror of `administration`, for a request that holds `token`."""
+        entry = self._entry(administration)
+        await self._catch_up(administration, entry)
+        key = (self.token_key(token), administration)
+        accepted = self._accepted.get(key)
+        trusted = accepted is not None and time.monotonic() - accepted < self._token_ttl
+        if not trusted or self._stale(entry):
+            async with entry.sync_lock:
+                await self._catch_up(administration, entry)
+                accepted = self._accepted.get(key)
+                trusted = accepted is not None and time.monotonic() - accepted < self._token_ttl
+                if not trusted or self._stale(entry):
+                    await self._sync_or_serve_stale(administration, entry, client, key, trusted)
+        self._trim()
+        return MirrorSession(entry.contacts, entry.synced_at or 0.0)
+
+    async def record(self, administration: str, contact: Contact) -> None:
+        """A contact as Moneybird returned it after a write, or as a webhook brought it."""
+        key = _key(contact.get("id"))
+        if key is None:
+            return
+        await self._feed.publish(administration, [Change(key, contact)])
+        entry = self._administrations.get(administration)
+        if entry is not None:
+            await self._catch_up(administration, entry)
+
+    async def record_deleted(self, administration: str, key: str, *, at: int) -> None:
+        await self._feed.publish(administration, [Change(key, deleted_at=at)])
+        entry = self._administrations.get(administration)
+        if entry is not None:
+            await self._catch_up(administration, entry)
+
+    def forget_token(self, token: str, administration: str) -> None:
+        self._accepted.pop((self.token_key(token), administration), None)
+
+    def _entry(self, administration: str) -> _Administration:
+        entry = self._administrations.get(administration)
+        if entry is None:
+            entry = self._administrations[administration] = _Administration()
+        self._administrations.move_to_end(administration)
+        return entry
+
+    def _stale(self, entry: _Administration) -> bool:
+        return entry.synced_at is None or time.time() - entry.synced_at > self._max_staleness
+
+    async def _sync_or_serve_stale(
+        self,
+        administration: str,
+        entry: _Administration,
+        client: MoneybirdClient,
+        key: tuple[str, str],
+        trusted: bool,
+    ) -> None:
+        try:
+            await self._sync(administration, entry, client)
+        except UpstreamUnauthorized:
+            self._accepted.pop(key, None)
+            raise
+        except RateLimited:
+            # No call left for this token: an answer with its age beats none, but
+            # only for a token Moneybird accepted and a mirror that synced before.
+            if not trusted or entry.synced_at is None:
+                raise
+            logger.info("serving the mirror of an administration unsynced for want of budget")
+            return
+        self._accepted[key] = time.monotonic()
+
+    async def _sync(
+        self, administration: str, entry: _Administration, client: MoneybirdClient
+    ) -> None:
+        """Bring the mirror up to date: the versions list, then what changed."""
+        started = time.time()
+        versions = await client.contact_versions(include_archived=True)
+        listed: dict[str, int] = {}
+        for row in versions:
+            key = _key(row.get("id"))
+            version = row.get("version")
+            if key is not None and isinstance(version, int):
+                listed[key] = version
+        held = entry.contacts
+        wanted = [key for key, version in listed.items() if held.version_of(key) != version]
+        changes: list[Change] = []
+        for contacts in await asyncio.gather(
+            *(
+                client.contacts_by_ids(wanted[start : start + SYNCHRONIZATION_BATCH_SIZE])
+                for start in range(0, len(wanted), SYNCHRONIZATION_BATCH_SIZE)
+            )
+        ):
+            changes += [
+                Change(key, contact) for contact in contacts if (key := _key(contact.get("id")))
+            ]
+        for key in held.ids() - listed.keys():
+            version = held.version_of(key)
+            # Created after the list was taken: not gone, just not listed yet.
+            if version is not None and version < started:
+                changes.append(Change(key, deleted_at=int(started)))
+        await self._feed.publish(administration, changes, synced_at=started)
+        await self._catch_up(administration, entry)
+
+    async def _catch_up(self, administration: str, entry: _Administration) -> None:
+        position, changes, synced_at = await self._feed.read(administration, entry.position)
+        for change in changes:
+            if change.contact is not None:
+                entry.contacts.apply(change.contact)
+            else:
+                entry.contacts.remove(change.key, at=change.deleted_at)
+        entry.position = position
+        if synced_at is not None:
+            entry.synced_at = synced_at
+
+    def _trim(self) -> None:
+        """Least recently used administrations leave until the contacts held fit."""
+        total = sum(len(entry.contacts) for entry in self._administrations.values())
+        while total > self._max_contacts and len(self._administrations) > 1:
+            _, entry = self._administrations.popitem(last=False)
+            total -= len(entry.contacts)
+
+
+class MirrorSession:
+    """An administration's contacts for one request, answered as Moneybird answers."""
+
+    def __init__(self, contacts: AdministrationContacts, synced_at: float) -> None:
+        self._contacts = contacts
+        self.synced_at = synced_at
+
+    async def contacts_by_ids(self, ids: list[str]) -> list[Contact]:
+        found = (self._contacts.get(key) for key in ids)
+        return [contact for contact in found if contact is not None]
+
+    async def contact_by_customer_id(self, customer_id: str) -> Contact | None:
+        return self._contacts.by_customer_id(customer_id)
+
+    async def contact_versions(self, *, include_archived: bool | None) -> list[dict[str, Any]]:
+        return self._contacts.versions(include_archived=bool(include_archived))
+
+    async def list_window(
+        self,
+        *,
+        offset: int,
+        size: int,
+        query: str | None,
+        filter_terms: Sequence[tuple[str, str]],
+        include_archived: bool | None,
+    ) -> ContactPage:
+        window = self._contacts.window(
+            offset=offset,
+            size=size,
+            query=query,
+            filter_terms=filter_terms,
+            include_archived=include_archived,
+        )
+        return ContactPage(window.contacts, window.has_next_page)

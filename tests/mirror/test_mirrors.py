@@ -1,0 +1,222 @@
+"""A gateway with the mirror on, against the sandbox over real HTTP: what it calls,
+what it answers, and when it trusts a token.
+
+Each test starts its own gateway, so that each starts with no mirror.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.sandbox.state import SandboxState
+from tests.conftest import MONEYBIRD_HEADERS, calls, gateway_settings
+from tests.servers import serve
+
+VERSIONS = ("GET", "/123456789/contacts/synchronization.json")
+BY_IDS = ("POST", "/123456789/contacts/synchronization.json")
+CONTACT = "id displayName email city version archived notes { note } contactPeople { firstname }"
+
+QUESTIONS: list[tuple[str, dict[str, Any]]] = [
+    (f"query($id: ID!) {{ contact(id: $id) {{ {CONTACT} }} }}", {"id": "first"}),
+    (f"query($ids: [ID!]!) {{ contactsByIds(ids: $ids) {{ {CONTACT} }} }}", {"ids": "some"}),
+    ('{ contactByCustomerId(customerId: "3") { id customerId } }', {}),
+    ("{ contactVersions { id version } }", {}),
+    ("{ contactVersions(includeArchived: true) { id version } }", {}),
+    (
+        f'{{ contacts(first: 7, query: "amsterdam") {{ edges {{ cursor node {{ {CONTACT} }} }}'
+        " pageInfo { hasNextPage endCursor } } }",
+        {},
+    ),
+    (
+        '{ contacts(first: 30, after: "Y29udGFjdDo0Mg==", includeArchived: true,'
+        " filter: { contactType: COMPANY, deliveryMethod: EMAIL }) {"
+        " edges { cursor node { id companyName } } pageInfo { hasNextPage } } }",
+        {},
+    ),
+]
+
+
+def read_settings(sandbox_url: str, **overrides: Any) -> Any:
+    return gateway_settings(sandbox_url, moneybird_mirror=True, **overrides)
+
+
+@pytest.fixture
+def mirrored(sandbox_url: str, sandbox: SandboxState) -> Iterator[str]:
+    with serve(create_app(read_settings(sandbox_url))) as url:
+        yield url
+
+
+@pytest.fixture
+def read_through(sandbox_url: str, sandbox: SandboxState) -> Iterator[str]:
+    with serve(create_app(gateway_settings(sandbox_url))) as url:
+        yield url
+
+
+def post(url: str, query: str, variables: dict[str, Any] | None = None, **headers: str) -> Any:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={**MONEYBIRD_HEADERS, **headers},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def called(sandbox: SandboxState) -> list[tuple[str, str]]:
+    return [(call.method, call.path) for call in calls(sandbox)]
+
+
+def resolve(variables: dict[str, Any], sandbox: SandboxState) -> dict[str, Any]:
+    ids = list(sandbox.moneybird.contacts)
+    values = {"first": ids[0], "some": [*ids[5:60:4], "999999999999999999", ids[5]]}
+    return {name: values.get(value, value) for name, value in variables.items()}
+
+
+def test_the_first_read_builds_the_mirror_and_later_reads_call_nothing(
+    mirrored: str, sandbox: SandboxState
+) -> None:
+    first = post(mirrored, "{ contactVersions { id } }")
+    contacts = len(sandbox.moneybird.contacts)
+    assert called(sandbox) == [VERSIONS] + [BY_IDS] * -(-contacts // 100)
+    [versions_call] = [c for c in calls(sandbox) if c.method == "GET"]
+    assert versions_call.query == "include_archived=true"
+    assert len(first["data"]["contactVersions"]) == sum(
+        not c["archived"] for c in sandbox.moneybird.contacts.values()
+    )
+    sandbox.log.clear()
+    for query, variables in QUESTIONS:
+        assert "errors" not in post(mirrored, query, resolve(variables, sandbox))
+    assert called(sandbox) == []
+
+
+@pytest.mark.parametrize(("query", "variables"), QUESTIONS)
+def test_the_mirror_answers_as_moneybird_does(
+    mirrored: str, read_through: str, sandbox: SandboxState, query: str, variables: dict[str, Any]
+) -> None:
+    values = resolve(variables, sandbox)
+    ours = post(mirrored, query, values)
+    theirs = post(read_through, query, values)
+    assert ours["data"] == theirs["data"]
+    assert "errors" not in ours
+    # the answer says how old the mirrored data is; a read-through answer does not
+    assert ours["extensions"]["mirror"]["ageSeconds"] >= 0
+    assert "extensions" not in theirs
+
+
+def test_a_change_made_elsewhere_is_seen_once_the_mirror_is_stale(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    with serve(create_app(read_settings(sandbox_url, moneybird_max_staleness=0.3))) as url:
+        contact_id = next(iter(sandbox.moneybird.contacts))
+        query = "query($id: ID!) { contact(id: $id) { city } }"
+        assert post(url, query, {"id": contact_id})["data"]["contact"]["city"] != "Zwolle"
+        # changed in Moneybird, not through the gateway
+        sandbox.moneybird.contacts[contact_id] = {
+            **sandbox.moneybird.contacts[contact_id],
+            "city": "Zwolle",
+            "version": sandbox.moneybird.contacts[contact_id]["version"] + 1,
+        }
+        sandbox.log.clear()
+        assert post(url, query, {"id": contact_id})["data"]["contact"]["city"] != "Zwolle"
+        assert called(sandbox) == []
+        time.sleep(0.4)
+        assert post(url, query, {"id": contact_id})["data"]["contact"]["city"] == "Zwolle"
+        # one versions call, then only the contact that changed
+        assert called(sandbox) == [VERSIONS, BY_IDS]
+        assert calls(sandbox)[1].body == {"ids": [int(contact_id)]}
+
+
+def test_writes_update_the_mirror_at_once(mirrored: str, sandbox: SandboxState) -> None:
+    post(mirrored, "{ contactVersions { id } }")
+    created = post(
+        mirrored,
+        'mutation { createContact(input: { companyName: "Mirror Test B.V.", city: "Urk" })'
+        " { contact { id } userErrors { message } } }",
+    )["data"]["createContact"]["contact"]
+    sandbox.log.clear()
+    listed = post(
+        mirrored,
+        '{ contacts(first: 5, query: "mirror test") { edges { node { id city } } } }',
+    )["data"]["contacts"]["edges"]
+    assert listed == [{"node": {"id": created["id"], "city": "Urk"}}]
+    assert called(sandbox) == []
+    # archiving answers 204: the contact is read back once, then served from the mirror
+    archived = post(
+        mirrored,
+        "mutation($id: ID!) { archiveContact(id: $id) { contact { archived } } }",
+        {"id": created["id"]},
+    )["data"]["archiveContact"]["contact"]
+    assert archived == {"archived": True}
+    assert called(sandbox) == [
+        ("PATCH", f"/123456789/contacts/{created['id']}/archive.json"),
+        BY_IDS,
+    ]
+    sandbox.log.clear()
+    assert (
+        post(mirrored, '{ contacts(query: "mirror test") { edges { node { id } } } }')["data"][
+            "contacts"
+        ]["edges"]
+        == []
+    )
+    post(
+        mirrored,
+        "mutation($id: ID!) { deleteContact(id: $id) { deletedId } }",
+        {"id": created["id"]},
+    )
+    sandbox.log.clear()
+    gone = post(mirrored, "query($id: ID!) { contact(id: $id) { id } }", {"id": created["id"]})
+    assert gone["data"]["contact"] is None
+    assert called(sandbox) == []
+
+
+def test_a_token_is_trusted_only_after_moneybird_accepted_it(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    with serve(create_app(read_settings(sandbox_url, moneybird_token_ttl=0.3))) as url:
+        post(url, "{ contactVersions { id } }")
+        sandbox.log.clear()
+        # another token: one versions call proves it, nothing else is fetched
+        post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
+        assert called(sandbox) == [VERSIONS]
+        assert calls(sandbox)[0].headers["authorization"] == "Bearer another"
+        sandbox.log.clear()
+        post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
+        assert called(sandbox) == []
+        # once the TTL has passed, Moneybird is asked again; a refusal is UNAUTHENTICATED
+        time.sleep(0.4)
+        sandbox.faults["moneybird"].fail_next(1, status=401, body={"error": "revoked"})
+        refused = post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
+        assert refused["data"] is None
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert called(sandbox) == [VERSIONS]
+
+
+def test_an_administration_the_token_cannot_reach_gets_no_data(
+    mirrored: str, sandbox: SandboxState
+) -> None:
+    post(mirrored, "{ contactVersions { id } }")
+    sandbox.log.clear()
+    other = post(
+        mirrored,
+        "{ contactVersions { id } }",
+        **{"X-Moneybird-Administration-Id": "987654321"},
+    )
+    assert other["data"] is None
+    assert other["errors"][0]["extensions"]["upstreamStatus"] == 404
+    assert called(sandbox) == [("GET", "/987654321/contacts/synchronization.json")]
+
+
+def test_no_cache_reads_through(mirrored: str, sandbox: SandboxState) -> None:
+    post(mirrored, "{ contactVersions { id } }")
+    sandbox.log.clear()
+    fresh = post(mirrored, "{ contactVersions { id } }", **{"Cache-Control": "no-cache"})
+    assert "extensions" not in fresh
+    assert called(sandbox) == [VERSIONS]
+    assert calls(sandbox)[0].query == ""
