@@ -4,10 +4,15 @@ embedded sandbox on its own; `gateway schema` prints the schema's SDL."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import shutil
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -15,6 +20,7 @@ from pydantic import ValidationError
 
 from gateway.observability.logs import configure_logging
 from gateway.settings import Settings
+from gateway.state import SqliteState
 
 logger = logging.getLogger("gateway")
 
@@ -53,28 +59,50 @@ def serve(host: str, port: int, workers: int | None) -> int:
     # The sandbox keeps its data in memory: it needs the one process that serves it.
     count = 1 if settings.uses_sandbox else (workers or settings.workers or os.cpu_count() or 1)
     options: dict[str, Any] = {}
+    run_directory: Path | None = None
     if count > 1:
         # Each worker builds its own app (and upstream clients) from the environment.
         target: Any = "gateway.app:create_production_app"
         options = {"factory": True, "workers": count}
+        if settings.state_path is None:
+            # The workers keep their shared state (call budgets) in a file of this run.
+            run_directory = Path(tempfile.mkdtemp(prefix="gateway-run-"))
+            state_path = run_directory / "state.sqlite3"
+            os.environ["GATEWAY_STATE_PATH"] = str(state_path)
+        else:
+            state_path = settings.state_path
+        try:
+            asyncio.run(_prepare_state(state_path))
+        except (OSError, sqlite3.Error) as exc:
+            print(f"gateway: cannot open the state file {state_path}: {exc}", file=sys.stderr)
+            return 2
     else:
         # Imported here so that a multi-worker supervisor does not hold the app too.
         from gateway.app import create_app
 
         target = create_app(settings, public_url=public_url)
-    uvicorn.run(
-        target,
-        **options,
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-        log_config=None,  # keep our JSON handler for uvicorn's loggers too
-        access_log=False,  # the gateway logs one line per operation instead
-        timeout_graceful_shutdown=int(settings.request_deadline) + 5,
-    )
+    try:
+        uvicorn.run(
+            target,
+            **options,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            proxy_headers=False,
+            server_header=False,
+            log_config=None,  # keep our JSON handler for uvicorn's loggers too
+            access_log=False,  # the gateway logs one line per operation instead
+            timeout_graceful_shutdown=int(settings.request_deadline) + 5,
+        )
+    finally:
+        if run_directory is not None:
+            shutil.rmtree(run_directory, ignore_errors=True)
     return 0
+
+
+async def _prepare_state(path: Path) -> None:
+    """Create the state file's tables once, before the workers open it together."""
+    await SqliteState(path).aclose()
 
 
 def serve_sandbox(

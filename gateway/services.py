@@ -1,4 +1,5 @@
-"""What lives as long as the app: settings and one pooled client per upstream.
+"""What lives as long as the app: settings, one pooled client per upstream, and
+the state shared with the other worker processes (call budgets).
 
 Opened and closed by the app lifespan; every GraphQL request borrows them.
 """
@@ -7,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.mirror.feed import MemoryFeed
 from gateway.mirror.mirrors import Mirrors
 from gateway.settings import Settings
+from gateway.state import KeyHasher, MemoryState, State, open_state
 from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.budget import CallBudget
 from gateway.upstream.http import UpstreamHTTP
 from gateway.upstream.statuses import ErrorMessageReader
 from gateway.upstream.transport import Transport, TransportOptions, open_transport
@@ -27,6 +30,8 @@ class Services:
     # The Moneybird contact mirrors; None when GATEWAY_MONEYBIRD_MIRROR is off.
     mirrors: Mirrors | None = None
     is_open: bool = True
+    # Shared by the worker processes: Moneybird's call budgets (`moneybird.budget`).
+    state: State = field(default_factory=MemoryState)
 
 
 def open_mirrors(settings: Settings) -> Mirrors | None:
@@ -56,7 +61,11 @@ async def open_services(
     options = transport_options(settings)
 
     def upstream(
-        transport: Transport, name: str, base_url: str, read_error_message: ErrorMessageReader
+        transport: Transport,
+        name: str,
+        base_url: str,
+        read_error_message: ErrorMessageReader,
+        budget: CallBudget | None = None,
     ) -> UpstreamHTTP:
         return UpstreamHTTP(
             transport,
@@ -68,19 +77,30 @@ async def open_services(
             breaker=CircuitBreaker(
                 threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown
             ),
+            budget=budget,
         )
 
     async with (
+        open_state(settings.state_path) as state,
         open_transport(settings.http_transport, options) as moneybird_transport,
         open_transport(settings.http_transport, options) as monite_transport,
     ):
+        # Monite limits calls by rules of its own: its calls take no budget.
+        moneybird_budget = CallBudget(
+            state,
+            await KeyHasher.for_state(state),
+            upstream=moneybird.UPSTREAM,
+            rate=settings.moneybird_rate,
+        )
         services = Services(
             settings=settings,
+            state=state,
             moneybird=upstream(
                 moneybird_transport,
                 moneybird.UPSTREAM,
                 moneybird_base_url,
                 moneybird.read_error_message,
+                moneybird_budget,
             ),
             monite=upstream(
                 monite_transport, monite.UPSTREAM, monite_base_url, monite.read_error_message

@@ -7,10 +7,13 @@ administration and entity ids, so that it works on a fresh machine.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.ids import MONEYBIRD_ID_PATTERN
+from gateway.upstream.budget import Rate
 
 
 def _env(name: str) -> AliasChoices:
@@ -80,6 +83,32 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_UPSTREAM_CONCURRENCY"),
         description="calls in flight to one upstream at once, across all requests",
     )
+    moneybird_budget: str = Field(
+        default="150/300",
+        validation_alias=_env("GATEWAY_MONEYBIRD_BUDGET"),
+        description="calls/seconds: the most Moneybird calls per token in any window of that "
+        "many seconds, across all workers (Moneybird allows 150 per 5 minutes)",
+    )
+    monite_max_staleness: float = Field(
+        default=5.0,
+        ge=0,
+        validation_alias=_env("GATEWAY_MONITE_MAX_STALENESS"),
+        description="seconds a Monite list or get answer is reused for the same credentials; "
+        "0: only reads in flight are shared",
+    )
+    monite_reuse_bytes: int = Field(
+        default=16_000_000,
+        ge=0,
+        validation_alias=_env("GATEWAY_MONITE_REUSE_BYTES"),
+        description="size of the Monite answers kept for reuse per process, least recently "
+        "used leaving first",
+    )
+    state_path: Path | None = Field(
+        default=None,
+        validation_alias=_env("GATEWAY_STATE_PATH"),
+        description="SQLite file the worker processes share call budgets in; "
+        "unset: in memory, or a run directory `gateway serve` makes for several workers",
+    )
     http_transport: str = Field(
         default="aiohttp",
         pattern="^(aiohttp|httpcore)$",
@@ -148,6 +177,15 @@ class Settings(BaseSettings):
         if value is not None and not MONEYBIRD_ID_PATTERN.fullmatch(value):
             raise ValueError("MONEYBIRD_ADMINISTRATION_ID must be digits only")
         return value
+
+    @field_validator("moneybird_budget")
+    @classmethod
+    def _budget_is_a_rate(cls, value: str) -> str:
+        return str(Rate.parse(value))
+
+    @property
+    def moneybird_rate(self) -> Rate:
+        return Rate.parse(self.moneybird_budget)
 
     @property
     def moneybird_is_sandbox(self) -> bool:

@@ -46,6 +46,11 @@ def gateway_settings(sandbox_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "moneybird_base_url": f"{sandbox_url}/moneybird",
         "monite_base_url": f"{sandbox_url}/monite",
+        # Tests share one gateway and token, and reset the sandbox between them: a
+        # budget sized for Moneybird, or Monite answers kept across tests, would
+        # leak from one test into the next. tests/upstream sets them on purpose.
+        "moneybird_budget": "1000000/1",
+        "monite_max_staleness": 0,
         "moneybird_administration_id": "123456789",
         "monite_entity_id": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
         # Tests share one gateway and inject failures on purpose: the breaker has its own test.

@@ -31,6 +31,38 @@ UPSTREAM_CALLS = Counter(
 UPSTREAM_RETRIES = Counter(
     "gateway_upstream_retries", "Retries of calls safe to repeat", ["upstream"], registry=REGISTRY
 )
+BUDGET_ADMITTED = Counter(
+    "gateway_upstream_budget_admitted",
+    "Upstream calls the call budget let through, at once or after a wait",
+    ["upstream"],
+    registry=REGISTRY,
+)
+BUDGET_WAITS = Counter(
+    "gateway_upstream_budget_waits",
+    "Upstream calls that waited for a free slot in their token's call budget",
+    ["upstream"],
+    registry=REGISTRY,
+)
+BUDGET_REFUSALS = Counter(
+    "gateway_upstream_budget_refusals",
+    "Upstream calls refused as RATE_LIMITED, without calling, because their token's "
+    "next free slot was beyond the request's deadline",
+    ["upstream"],
+    registry=REGISTRY,
+)
+BUDGET_HOLDS = Counter(
+    "gateway_upstream_budget_holds",
+    "Rate-limit answers whose Retry-After now holds back every call of their token",
+    ["upstream"],
+    registry=REGISTRY,
+)
+UPSTREAM_REUSED = Counter(
+    "gateway_upstream_reused",
+    "Reads answered without a call of their own: joined to the same read in flight, "
+    "or from an answer kept for the same credentials",
+    ["upstream", "how"],
+    registry=REGISTRY,
+)
 BREAKER_STATE = Gauge(
     "gateway_upstream_breaker_state",
     "Circuit breaker state: 0 closed, 1 open, 2 half-open",

@@ -25,11 +25,11 @@ class Admission:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """A budget key's calls in the window that ends now (slots taken for later
-    count too), and the seconds a hold still keeps every call back."""
+    """A budget key's slots taken in the window that ends now (those taken for
+    later count too), and the seconds a call admitted now would wait."""
 
     calls: int
-    held_for: float
+    wait: float
 
 
 class State(Protocol):
@@ -40,7 +40,7 @@ class State(Protocol):
 
     async def hold(self, key: str, seconds: float) -> None: ...
 
-    async def usage(self, key: str, *, window: float) -> Usage: ...
+    async def usage(self, key: str, *, limit: int, window: float) -> Usage: ...
 
     async def upsert(self, stream: str, key: str, value: bytes | None) -> int: ...
 

@@ -77,11 +77,18 @@ class MemoryState:
         if until > self._holds.get(key, 0.0):
             self._holds[key] = until
 
-    async def usage(self, key: str, *, window: float) -> Usage:
+    async def usage(self, key: str, *, limit: int, window: float) -> Usage:
         now = self._clock()
         log = self._calls.get(key)
-        calls = 0 if log is None else sum(1 for at in log.times if at > now - window)
-        return Usage(calls=calls, held_for=max(0.0, self._holds.get(key, 0.0) - now))
+        times = [at for at in log.times if at > now - window] if log is not None else []
+        slot = next_slot(
+            now=now,
+            held_until=self._holds.get(key, 0.0),
+            latest=times[-1] if times else None,
+            nth_latest=times[-limit] if len(times) >= limit else None,
+            window=window,
+        )
+        return Usage(calls=len(times), wait=slot - now)
 
     def _sweep(self, now: float) -> None:
         self._until_sweep = _SWEEP_EVERY

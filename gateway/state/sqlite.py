@@ -111,19 +111,7 @@ class SqliteState:
             db.execute("DELETE FROM budget_calls WHERE expires <= ?", (now,))
             db.execute("DELETE FROM budget_holds WHERE until <= ?", (now,))
         db.execute("DELETE FROM budget_calls WHERE key = ? AND at <= ?", (key, now - window))
-        latest = db.execute("SELECT max(at) FROM budget_calls WHERE key = ?", (key,)).fetchone()[0]
-        nth = db.execute(
-            "SELECT at FROM budget_calls WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-            (key, limit - 1),
-        ).fetchone()
-        held = db.execute("SELECT until FROM budget_holds WHERE key = ?", (key,)).fetchone()
-        slot = next_slot(
-            now=now,
-            held_until=0.0 if held is None else held[0],
-            latest=latest,
-            nth_latest=None if nth is None else nth[0],
-            window=window,
-        )
+        slot = _next_slot(db, key, now, limit, window)
         delay = slot - now
         if delay > max_wait:
             return Admission(admitted=False, delay=delay)
@@ -140,14 +128,13 @@ class SqliteState:
 
         await self._inline(True, hold)
 
-    async def usage(self, key: str, *, window: float) -> Usage:
+    async def usage(self, key: str, *, limit: int, window: float) -> Usage:
         def usage(db: sqlite3.Connection) -> Usage:
             now = self._clock()
             calls = db.execute(
                 "SELECT count(*) FROM budget_calls WHERE key = ? AND at > ?", (key, now - window)
             ).fetchone()[0]
-            held = db.execute("SELECT until FROM budget_holds WHERE key = ?", (key,)).fetchone()
-            return Usage(calls=calls, held_for=0.0 if held is None else max(0.0, held[0] - now))
+            return Usage(calls=calls, wait=_next_slot(db, key, now, limit, window) - now)
 
         return await self._inline(False, usage)
 
@@ -332,6 +319,26 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     if code is None:
         return "locked" in str(exc) or "busy" in str(exc)
     return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _next_slot(db: sqlite3.Connection, key: str, now: float, limit: int, window: float) -> float:
+    """`next_slot` for `key`, from the times taken in the window that ends now."""
+    since = now - window
+    latest = db.execute(
+        "SELECT max(at) FROM budget_calls WHERE key = ? AND at > ?", (key, since)
+    ).fetchone()[0]
+    nth = db.execute(
+        "SELECT at FROM budget_calls WHERE key = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+        (key, since, limit - 1),
+    ).fetchone()
+    held = db.execute("SELECT until FROM budget_holds WHERE key = ?", (key,)).fetchone()
+    return next_slot(
+        now=now,
+        held_until=0.0 if held is None else held[0],
+        latest=latest,
+        nth_latest=None if nth is None else nth[0],
+        window=window,
+    )
 
 
 def _upsert(db: sqlite3.Connection, stream: str, changes: list[Change]) -> int:

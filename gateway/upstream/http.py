@@ -5,7 +5,10 @@ per step:
 
     send            retries a request that is safe to repeat, with jittered
                     backoff or the upstream's Retry-After, within the deadline
-    _send_once      the circuit breaker; the answer read by `statuses`
+    _send_once      the call budget of the request's token, for an upstream
+                    that has one (`gateway.upstream.budget`): each attempt
+                    takes a slot, and a 429 holds the token's calls back
+    _send_unbudgeted  the circuit breaker; the answer read by `statuses`
     _exchange       the concurrency cap, the request's deadline, metrics;
                     the transport's errors turned into the gateway's
     transport       bytes on the wire (`gateway.upstream.transport`)
@@ -34,6 +37,7 @@ from gateway.observability.metrics import (
 )
 from gateway.upstream import request_scope
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.budget import CallBudget, bearer_token
 from gateway.upstream.statuses import ErrorMessageReader, lost_answer, read_answer
 from gateway.upstream.transport import (
     AnswerTimedOut,
@@ -93,10 +97,12 @@ class UpstreamHTTP:
         concurrency: int = 20,
         max_retries: int = 2,
         breaker: CircuitBreaker | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
         self.name = name
         self.max_retries = max_retries
         self.breaker = breaker or CircuitBreaker(threshold=5, cooldown=10.0)
+        self.budget = budget
         self._transport = transport
         self._base_url = base_url.rstrip("/") + "/"
         self._read_error_message = read_error_message
@@ -137,6 +143,23 @@ class UpstreamHTTP:
         scope = request_scope.current()
         if scope is not None and scope.remaining() <= 0:
             raise self._deadline_passed()
+        if self.budget is None:
+            return await self._send_unbudgeted(request, scope)
+        # A slot within the request's deadline; outside a request, within the
+        # longest wait a retry would accept.
+        token = bearer_token(request.headers)
+        await self.budget.acquire(
+            token, max_wait=_MAX_RETRY_WAIT if scope is None else scope.remaining()
+        )
+        try:
+            return await self._send_unbudgeted(request, scope)
+        except RateLimited as exc:
+            await self.budget.hold(token, exc.retry_after)
+            raise
+
+    async def _send_unbudgeted(
+        self, request: UpstreamRequest, scope: request_scope.RequestScope | None
+    ) -> UpstreamResponse:
         if not self.breaker.allow():
             raise UpstreamUnavailable(
                 f"{self.name} has been failing; calls are paused for "

@@ -82,7 +82,10 @@ def error_for_status(
     if status == 404:
         return UpstreamNotFound(message, upstream=upstream, status=status, body=body)
     if status == 429:
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        # Moneybird also says when its window resets (RateLimit-Reset, epoch seconds).
+        retry_after = parse_retry_after(
+            headers.get("retry-after") or headers.get("ratelimit-reset")
+        )
         return RateLimited(
             f"{upstream} is rate limiting; retry after {retry_after:g} seconds.",
             upstream=upstream,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from gateway.state import KeyHasher, State
+from gateway.state import KeyHasher, State, Usage
 from tests.state.conftest import Backend, FakeClock
 
 
@@ -47,7 +47,7 @@ def test_a_slot_beyond_max_wait_is_refused_and_takes_nothing(backend: Backend) -
         refused = await state.admit("k", limit=2, window=10, max_wait=5)
         assert not refused.admitted
         assert refused.delay == 7
-        assert (await state.usage("k", window=10)).calls == 2
+        assert await state.usage("k", limit=2, window=10) == Usage(calls=2, wait=7)
         # when it is within reach, the same call waits for it
         waited = await state.admit("k", limit=2, window=10, max_wait=7)
         assert (waited.admitted, waited.delay) == (True, 7)
@@ -97,26 +97,29 @@ def test_a_hold_keeps_every_call_back_and_a_shorter_one_does_not_shorten_it(
         await state.hold("k", 5)
         refused = await state.admit("k", limit=100, window=10, max_wait=10)
         assert (refused.admitted, refused.delay) == (False, 30)
-        assert (await state.usage("k", window=10)).held_for == 30
+        assert (await state.usage("k", limit=100, window=10)).wait == 30
         assert (await state.admit("other", limit=100, window=10, max_wait=0)).admitted
         clock.advance(30)
         assert await state.admit("k", limit=100, window=10, max_wait=0) == (
             await state.admit("k", limit=100, window=10, max_wait=0)
         )
-        assert (await state.usage("k", window=10)).held_for == 0
+        assert (await state.usage("k", limit=100, window=10)).wait == 0
 
     backend.run(scenario)
 
 
 def test_usage_counts_the_slots_in_the_window_taken_ones_for_later_too(backend: Backend) -> None:
     async def scenario(state: State, clock: FakeClock) -> None:
-        assert (await state.usage("k", window=10)).calls == 0
+        assert await state.usage("k", limit=3, window=10) == Usage(calls=0, wait=0)
         for _ in range(4):
             await state.admit("k", limit=3, window=10, max_wait=60)
-        assert (await state.usage("k", window=10)).calls == 4
-        clock.advance(10)
+        assert await state.usage("k", limit=3, window=10) == Usage(calls=4, wait=10)
+        clock.advance(4)
+        # a slot taken for later keeps the next call behind it, though the window has room
+        assert await state.usage("k", limit=5, window=10) == Usage(calls=4, wait=6)
+        clock.advance(6)
         # the three at 0 left the window; the one taken for 10 is in it
-        assert (await state.usage("k", window=10)).calls == 1
+        assert await state.usage("k", limit=3, window=10) == Usage(calls=1, wait=0)
 
     backend.run(scenario)
 
