@@ -22,6 +22,8 @@ from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.execution.pipeline import build_pipeline
 from gateway.graphiql import asset_routes, graphiql_page
 from gateway.graphql_http import GraphQLEndpoint
+from gateway.mirror.webhooks import PATH as WEBHOOK_PATH
+from gateway.mirror.webhooks import Webhooks
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import REGISTRY
 from gateway.request_id import RequestIdMiddleware
@@ -66,6 +68,11 @@ def create_app(
         settings = with_sandbox_defaults(settings, sandbox_state)
         routes.append(Mount(SANDBOX_PREFIX, app=create_sandbox_app(sandbox_state)))
 
+    # Where Moneybird pushes changes: the configured public URL, or this app's own
+    # when the sandbox stands in for Moneybird.
+    public_base = settings.public_url or (public_url if settings.moneybird_is_sandbox else None)
+    webhook_url = None if public_base is None else f"{str(public_base).rstrip('/')}{WEBHOOK_PATH}"
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for upstream, url in base_urls.items():
@@ -75,6 +82,8 @@ def create_app(
             moneybird_base_url=base_urls["moneybird"],
             monite_base_url=base_urls["monite"],
         ) as services:
+            if services.mirrors is not None and webhook_url is not None:
+                services.mirrors.webhooks = Webhooks(services.mirrors, url=webhook_url)
             app.state.services = services
             heap.settle()
             yield
@@ -92,6 +101,13 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    async def moneybird_webhook(request: Request) -> Response:
+        mirrors = request.app.state.services.mirrors
+        if mirrors is None or mirrors.webhooks is None:
+            return JSONResponse({"error": "This gateway takes no Moneybird pushes."}, 404)
+        response: Response = await mirrors.webhooks.receive(request)
+        return response
+
     async def graphiql(request: Request) -> Response:
         return graphiql_page(settings)
 
@@ -101,6 +117,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route(WEBHOOK_PATH, moneybird_webhook, methods=["POST"]),
     ]
     if settings.graphiql:
         routes += asset_routes()

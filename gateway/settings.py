@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_MONEYBIRD_TOKEN_TTL"),
         description="seconds a token Moneybird accepted may read the mirror before a new check",
     )
+    public_url: HttpUrl | None = Field(
+        default=None,
+        validation_alias=_env("GATEWAY_PUBLIC_URL"),
+        description="where Moneybird reaches this gateway to push changes (webhooks)",
+    )
     mirror_max_contacts: int = Field(
         default=200_000,
         ge=1,

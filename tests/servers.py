@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,9 +13,9 @@ from starlette.types import ASGIApp
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 at a free port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def serve(app: ASGIApp, port: int = 0) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 at `port` (a free one by default); yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -29,3 +30,11 @@ def serve(app: ASGIApp) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for an app that must know its URL before it starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

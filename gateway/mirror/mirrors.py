@@ -32,13 +32,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import RateLimited, UpstreamUnauthorized
 from gateway.ids import upstream_key as _key
 from gateway.mirror.contacts import AdministrationContacts, Contact
 from gateway.mirror.feed import Change, Feed
 from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage, MoneybirdClient
+
+if TYPE_CHECKING:
+    from gateway.mirror.webhooks import Webhooks
 
 logger = logging.getLogger("gateway.mirror")
 
@@ -72,6 +75,8 @@ class Mirrors:
         self._administrations: OrderedDict[str, _Administration] = OrderedDict()
         # (token hash, administration) -> monotonic time Moneybird last accepted the token.
         self._accepted: dict[tuple[str, str], float] = {}
+        # Set when Moneybird can reach this gateway to push changes.
+        self.webhooks: Webhooks | None = None
 
     def token_key(self, token: str) -> str:
         return hmac.new(self._salt, token.encode(), hashlib.sha256).hexdigest()
@@ -92,6 +97,8 @@ class Mirrors:
                 trusted = accepted is not None and time.monotonic() - accepted < self._token_ttl
                 if not trusted or self._stale(entry):
                     await self._sync_or_serve_stale(administration, entry, client, key, trusted)
+        if self.webhooks is not None:
+            self.webhooks.ensure_registered(client, administration)
         self._trim()
         return MirrorSession(entry.contacts, entry.synced_at or 0.0)
 

@@ -53,7 +53,8 @@ class MoneybirdClient:
     def __init__(self, http: UpstreamHTTP, *, token: str, administration_id: str) -> None:
         self._http = http
         self._headers = {"authorization": f"Bearer {token}"}
-        self._prefix = f"{path_segment(administration_id)}/contacts"
+        self._administration = path_segment(administration_id)
+        self._prefix = f"{self._administration}/contacts"
 
     async def _get(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
         request = UpstreamRequest("GET", path, self._headers, is_write=False, params=params or ())
@@ -203,6 +204,30 @@ class MoneybirdClient:
         await self._write(
             "DELETE", f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json"
         )
+
+    # Webhooks, which the mirror registers to hear of changes.
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        return expect_objects(await self._get(f"{self._administration}/webhooks.json"), UPSTREAM)
+
+    async def create_webhook(self, url: str, events: list[str]) -> dict[str, Any]:
+        request = UpstreamRequest(
+            "POST",
+            f"{self._administration}/webhooks.json",
+            self._headers,
+            is_write=True,
+            json={"url": url, "enabled_events": events},
+        )
+        return expect_object((await self._http.send(request)).body, UPSTREAM)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        request = UpstreamRequest(
+            "DELETE",
+            f"{self._administration}/webhooks/{path_segment(webhook_id)}.json",
+            self._headers,
+            is_write=True,
+        )
+        await self._http.send(request)
 
 
 def page_window(offset: int, size: int) -> tuple[int, list[int]]:
