@@ -87,7 +87,7 @@ def moneybird_user_errors(
     detail = body.get("error")
     if isinstance(detail, dict):
         return [
-            UserError(field=path_of(name), message=str(message), code=_code(error.status))
+            UserError(field=path_of(name), message=_worded(str(message)), code=_code(error.status))
             for name, messages in detail.items()
             for message in (messages if isinstance(messages, list) else [messages])
         ]
@@ -98,6 +98,18 @@ def moneybird_user_errors(
     blamed = next(iter(symbolic), None) if isinstance(symbolic, dict) and symbolic else None
     field = path_of(blamed) if blamed is not None else (id_field if error.status == 404 else None)
     return [UserError(field=field, message=message, code=_code(error.status))]
+
+
+# The upstreams word one mistake several ways; a client sees one wording for it.
+_WORDING = {
+    "can't be blank": "is required",
+    "field required": "is required",
+}
+
+
+def _worded(message: str) -> str:
+    # Rails writes the apostrophe either way.
+    return _WORDING.get(message.strip().lower().replace("\u2019", "'"), message)
 
 
 def _code(status: int | None) -> UserErrorCode:
@@ -128,7 +140,7 @@ def monite_user_errors(error: UpstreamRejected, *, id_field: list[str]) -> list[
             errors.append(
                 UserError(
                     field=field,
-                    message=str(entry.get("msg", error.message)),
+                    message=_worded(str(entry.get("msg", error.message))),
                     code=UserErrorCode.INVALID,
                 )
             )

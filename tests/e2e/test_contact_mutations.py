@@ -235,7 +235,7 @@ def test_a_blank_note_and_a_missing_contact(gateway: GraphQLClient, sandbox: San
         {"id": contact["id"]},
     )["data"]["addContactNote"]
     assert blank["userErrors"] == [
-        {"field": ["input", "note"], "message": "can't be blank", "code": "INVALID"}
+        {"field": ["input", "note"], "message": "is required", "code": "INVALID"}
     ]
     missing = gateway.post(
         f'mutation {{ addContactNote(contactId: "1", input: {{ note: "x" }}) {{ note {{ id }} {ERRORS} }} }}'
@@ -270,7 +270,7 @@ def test_contact_people_lifecycle(gateway: GraphQLClient, sandbox: SandboxState)
         {"c": contact["id"], "id": person_id},
     )["data"]["updateContactPerson"]
     assert blank["userErrors"] == [
-        {"field": ["input", "firstname"], "message": "can't be blank", "code": "INVALID"}
+        {"field": ["input", "firstname"], "message": "is required", "code": "INVALID"}
     ]
     deleted = gateway.post(
         "mutation($c: ID!, $id: ID!) { deleteContactPerson(contactId: $c, id: $id)"
