@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route
 
 from gateway import heap
 from gateway.body_limit import BodyLimitMiddleware
-from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.execution.pipeline import build_pipeline
 from gateway.graphiql import asset_routes, graphiql_page
 from gateway.graphql_http import GraphQLEndpoint
@@ -111,7 +110,11 @@ def create_app(
     async def graphiql(request: Request) -> Response:
         return graphiql_page(settings)
 
-    graphql = GraphQLEndpoint(build_pipeline(settings), ide=graphiql if settings.graphiql else None)
+    graphql = GraphQLEndpoint(
+        build_pipeline(settings),
+        max_batch_size=settings.max_batch_size,
+        ide=graphiql if settings.graphiql else None,
+    )
     routes += [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -132,8 +135,9 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.cors_origin_list,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["content-type", *CREDENTIAL_HEADERS, "x-request-id"],
-                expose_headers=["x-request-id"],
+                allow_headers=settings.cors_allow_header_list,
+                # ETag for clients that revalidate GET answers themselves.
+                expose_headers=["x-request-id", "etag"],
                 max_age=600,
             ),
         )

@@ -9,11 +9,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, HttpUrl, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.credentials import CREDENTIAL_HEADERS
 from gateway.ids import MONEYBIRD_ID_PATTERN
 from gateway.upstream.budget import Rate
+
+# What browsers send to a GraphQL endpoint beyond the headers CORS always allows:
+# the credentials, request ids and tracing (W3C Trace Context and Baggage,
+# Sentry), the client identification Apollo Client sends, Apollo's CSRF
+# prevention headers, and Cache-Control for a fresh read.
+CORS_ALLOW_HEADERS = (
+    "content-type",
+    *CREDENTIAL_HEADERS,
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollographql-library-name",
+    "apollographql-library-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "cache-control",
+)
 
 
 def _env(name: str) -> AliasChoices:
@@ -140,6 +162,39 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_CORS_ORIGINS"),
         description="comma-separated origins allowed to call the gateway from a browser",
     )
+    cors_allow_headers: str = Field(
+        default=",".join(CORS_ALLOW_HEADERS),
+        validation_alias=_env("GATEWAY_CORS_ALLOW_HEADERS"),
+        description="comma-separated request headers a browser may send from those origins",
+    )
+    max_batch_size: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=_env("GATEWAY_MAX_BATCH_SIZE"),
+        description="operations one batched request may hold (a JSON array of them)",
+    )
+    apq: bool = Field(
+        default=True,
+        validation_alias=_env("GATEWAY_APQ"),
+        description="automatic persisted queries: keep the texts clients register by hash",
+    )
+    apq_cache_bytes: int = Field(
+        default=10_000_000,
+        ge=1_000,
+        validation_alias=_env("GATEWAY_APQ_CACHE_BYTES"),
+        description="size of the registered texts kept, least recently used leaving first",
+    )
+    persisted_documents: Path | None = Field(
+        default=None,
+        validation_alias=_env("GATEWAY_PERSISTED_DOCUMENTS"),
+        description="manifest of trusted documents: Apollo's persisted query manifest or "
+        "Relay's persisted_queries.json",
+    )
+    trusted_documents_only: bool = Field(
+        default=False,
+        validation_alias=_env("GATEWAY_TRUSTED_DOCUMENTS_ONLY"),
+        description="run only the documents of the manifest; nothing else, nothing registered",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,
@@ -175,6 +230,14 @@ class Settings(BaseSettings):
         description="contacts held in all mirrors; least recently used administrations leave first",
     )
     log_level: str = Field(default="info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
+
+    @model_validator(mode="after")
+    def _trusted_documents_need_a_manifest(self) -> Settings:
+        if self.trusted_documents_only and self.persisted_documents is None:
+            raise ValueError(
+                "GATEWAY_TRUSTED_DOCUMENTS_ONLY needs GATEWAY_PERSISTED_DOCUMENTS, the manifest"
+            )
+        return self
 
     @field_validator("moneybird_administration_id")
     @classmethod
@@ -215,3 +278,7 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def cors_allow_header_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.cors_allow_headers.split(",") if h.strip()]

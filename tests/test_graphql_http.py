@@ -1,16 +1,22 @@
 """GraphQL over HTTP at /graphql: request errors, media types and methods, as the
-GraphQL-over-HTTP spec says, over real HTTP against the sandbox."""
+GraphQL-over-HTTP spec says; what caches may keep; CORS. Over real HTTP against
+the sandbox."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from gateway.app import create_app
 from gateway.sandbox.state import SandboxState
-from tests.conftest import MONEYBIRD_HEADERS, MONITE_HEADERS
+from tests.conftest import MONEYBIRD_HEADERS, MONITE_HEADERS, gateway_settings
+from tests.servers import serve
 
 CREDENTIALS = {**MONEYBIRD_HEADERS, **MONITE_HEADERS}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -175,3 +181,176 @@ def test_a_body_without_query_is_a_400(gateway_url: str, sandbox: SandboxState) 
     response = post(gateway_url, {"variables": {}})
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "No GraphQL query found in the request."
+
+
+# What HTTP caches may do with an answer
+
+VARY = {
+    "accept",
+    "x-moneybird-token",
+    "x-moneybird-administration-id",
+    "x-monite-token",
+    "x-monite-entity-id",
+}
+
+
+def vary(response: httpx.Response) -> set[str]:
+    return {name.strip().lower() for name in response.headers["vary"].split(",")}
+
+
+def get(url: str, query: str, **headers: str) -> httpx.Response:
+    return httpx.get(
+        f"{url}/graphql",
+        params={"query": query},
+        headers={**CREDENTIALS, "accept": "application/json", **headers},
+    )
+
+
+def test_a_get_query_may_be_kept_privately_and_revalidated(
+    gateway_url: str, sandbox: SandboxState
+) -> None:
+    contact_id = next(iter(sandbox.moneybird.contacts))
+    query = f'{{ contact(id: "{contact_id}") {{ id }} }}'
+    # given a first answer with its ETag
+    first = get(gateway_url, query)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "private, no-cache"
+    assert vary(first) == VARY
+    etag = first.headers["etag"]
+    assert etag.startswith('"')
+    assert etag.endswith('"')
+    # when the client asks again with it, the answer is the same: 304 without a body
+    again = get(gateway_url, query, **{"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"] == "private, no-cache"
+    assert vary(again) == VARY
+    # a weak comparison, as If-None-Match asks for, and a list of tags match too
+    weak = get(gateway_url, query, **{"if-none-match": f'"other", W/{etag}'})
+    assert weak.status_code == 304
+    # then once the answer changes, the client gets it whole
+    sandbox.moneybird.contacts.pop(contact_id)
+    changed = get(gateway_url, query, **{"if-none-match": etag})
+    assert changed.status_code == 200
+    assert changed.json() == {"data": {"contact": None}}
+    assert changed.headers["etag"] != etag
+
+
+def test_the_etag_is_the_bodys_sha256(gateway_url: str, sandbox: SandboxState) -> None:
+    response = get(gateway_url, "{ __typename }")
+    digest = hashlib.sha256(response.content).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert response.headers["etag"] == f'"{expected}"'
+
+
+def test_a_get_answer_with_errors_is_not_kept(gateway_url: str, sandbox: SandboxState) -> None:
+    response = httpx.get(
+        f"{gateway_url}/graphql",
+        params={"query": '{ contact(id: "1") { id } }'},
+        headers={"accept": "application/json"},  # no credentials: UNAUTHENTICATED
+    )
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda url: post(url, {"query": "{ __typename }"}),
+        lambda url: post(url, [{"query": "{ __typename }"}]),
+        lambda url: post(url, {"query": "{"}, accept=GRAPHQL_RESPONSE),
+        lambda url: post(url, {"variables": {}}),
+        lambda url: post(url, {"query": "{ __typename }"}, accept="text/csv"),
+        lambda url: get(url, 'mutation { deleteContact(id: "1") { deletedId } }'),
+        lambda url: get(url, "{"),
+    ],
+    ids=["post", "batch", "request error", "not well-formed", "406", "405", "get request error"],
+)
+def test_every_other_answer_is_not_kept(gateway_url: str, sandbox: SandboxState, send: Any) -> None:
+    response = send(gateway_url)
+    assert response.headers["cache-control"] == "no-store"
+    assert vary(response) == VARY
+    assert "etag" not in response.headers
+
+
+def test_graphiql_varies_on_accept(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/graphql", headers={"accept": "text/html"})
+    assert response.headers["content-type"].startswith("text/html")
+    assert "accept" in vary(response)
+
+
+# CORS
+
+DEFAULT_ALLOWED_HEADERS = (
+    "content-type",
+    "x-moneybird-token",
+    "x-moneybird-administration-id",
+    "x-monite-token",
+    "x-monite-entity-id",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+)
+
+
+@pytest.fixture(scope="module")
+def cors_url(sandbox_url: str) -> Iterator[str]:
+    settings = gateway_settings(sandbox_url, cors_origins="https://app.example.com")
+    with serve(create_app(settings)) as url:
+        yield url
+
+
+def preflight(url: str, origin: str, headers: str) -> httpx.Response:
+    return httpx.options(
+        f"{url}/graphql",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": headers,
+        },
+    )
+
+
+def test_a_preflight_may_ask_for_the_client_tracing_and_credential_headers(
+    cors_url: str,
+) -> None:
+    response = preflight(cors_url, "https://app.example.com", ",".join(DEFAULT_ALLOWED_HEADERS))
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+    allowed = {h.strip() for h in response.headers["access-control-allow-headers"].split(",")}
+    assert allowed >= set(DEFAULT_ALLOWED_HEADERS)
+    assert preflight(cors_url, "https://evil.example", "content-type").status_code == 400
+
+
+def test_a_header_off_the_list_is_refused(cors_url: str) -> None:
+    response = preflight(cors_url, "https://app.example.com", "content-type,x-something-else")
+    assert response.status_code == 400
+
+
+def test_the_allowed_headers_are_a_setting(sandbox_url: str) -> None:
+    settings = gateway_settings(
+        sandbox_url,
+        cors_origins="https://app.example.com",
+        cors_allow_headers="Content-Type, X-Moneybird-Token, X-Custom",
+    )
+    with serve(create_app(settings)) as url:
+        assert preflight(url, "https://app.example.com", "x-custom").status_code == 200
+        assert preflight(url, "https://app.example.com", "traceparent").status_code == 400
+
+
+def test_a_cross_origin_answer_exposes_request_id_and_etag(cors_url: str) -> None:
+    response = httpx.get(
+        f"{cors_url}/graphql",
+        params={"query": "{ __typename }"},
+        headers={"origin": "https://app.example.com", "accept": "application/json"},
+    )
+    exposed = {h.strip() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"x-request-id", "etag"} <= exposed
+    assert "origin" in vary(response)

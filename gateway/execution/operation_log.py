@@ -1,6 +1,6 @@
 """One structured log line and the request metrics for every GraphQL operation:
-request id, operation name and type, the executor that ran it, duration,
-upstream calls, outcome, error codes. Never tokens."""
+request id, operation name and type, the executor that ran it, the persisted
+document id it named, duration, upstream calls, outcome, error codes. Never tokens."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def record_operation(
     operation_name: str | None,
     operation_type: str | None,
     executor: str | None,
+    persisted: str | None,
+    document_id: str | None,
     data: Any,
     errors: list[GraphQLError],
     duration: float,
@@ -28,6 +30,9 @@ def record_operation(
     """Count the operation in the metrics and write its log line.
 
     `executor` is None when the request stopped before execution (a request error).
+    `document_id` is the persisted document id the request named; `persisted` says
+    where its text came from: "trusted" (the manifest), "apq" (registered by a
+    client), or None (sent as text, or not found).
     """
     outcome = "ok" if not errors else ("partial" if data else "error")
     REQUESTS.labels(outcome).inc()
@@ -40,6 +45,8 @@ def record_operation(
         "operation": operation_name,
         "operation_type": operation_type,
         "executor": executor,
+        "persisted": persisted,
+        "document_id": document_id,
         "duration_ms": round(duration * 1000, 2),
         "upstream_calls": request_scope.calls_made(),
         "outcome": outcome,

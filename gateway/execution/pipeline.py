@@ -1,5 +1,7 @@
 """One GraphQL operation from request to result, the same way for every request.
 
+    persisted     the text the request sends, or the one its persisted document id
+                  names (gateway.persisted_queries); APQ texts are kept once valid
     document      parse and validate the text, limits included (cached per text)
     operation     choose the operation the request names (GetOperation)
     variables     coerce the request's variables (CoerceVariableValues)
@@ -36,6 +38,7 @@ from gateway.execution.error_contract import request_errors, shape_errors
 from gateway.execution.executor import PlannedExecutor
 from gateway.execution.operation_log import record_operation
 from gateway.execution.validation import make_validator
+from gateway.persisted_queries import PersistedQueries, load_manifest, requested_id
 from gateway.schema import build_schema
 from gateway.settings import Settings
 
@@ -45,12 +48,15 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 
 @dataclass(frozen=True, slots=True)
 class GraphQLRequest:
-    """The parameters of one operation, as the client sent them."""
+    """The parameters of one operation, as the client sent them: the text in
+    `query`, or a persisted document's id in `document_id` or in Apollo's
+    `extensions.persistedQuery`."""
 
-    query: str
+    query: str | None
     operation_name: str | None = None
     variables: dict[str, Any] | None = None
     extensions: dict[str, Any] | None = None
+    document_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -93,10 +99,12 @@ class Pipeline:
         documents: Documents,
         *,
         executor_class: type[Executor[Any]],
+        persisted: PersistedQueries | None = None,
     ) -> None:
         self.schema = schema
         self.documents = documents
         self.executor_class = executor_class
+        self.persisted = persisted if persisted is not None else PersistedQueries()
 
     async def run(
         self,
@@ -108,32 +116,52 @@ class Pipeline:
         """The result of one operation; raises OperationNotAllowed for an operation
         type outside `allowed`, before anything runs."""
         started = time.perf_counter()
-        document = self.documents.get(request.query)
+        found = self.persisted.find(request.query, request.document_id, request.extensions)
         operation: OperationDefinitionNode | None = None
         executor_name: str | None = None
-        if document.errors:
-            errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
-            result = GraphQLResult(None, errors, False)
+        if isinstance(found, GraphQLError):
+            result = GraphQLResult(None, [found], False)
         else:
-            chosen = _operation(document, request.operation_name)
-            if isinstance(chosen, GraphQLError):
-                errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
+            document = self.documents.get(found.text)
+            if document.errors:
+                errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
                 result = GraphQLResult(None, errors, False)
             else:
-                operation = chosen
-                if operation.operation not in allowed:
-                    raise OperationNotAllowed(operation.operation)
-                result, executor_name = await self._execute(request, document, context)
+                self.persisted.register(found)
+                chosen = _operation(document, request.operation_name)
+                if isinstance(chosen, GraphQLError):
+                    errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
+                    result = GraphQLResult(None, errors, False)
+                else:
+                    operation = chosen
+                    if operation.operation not in allowed:
+                        raise OperationNotAllowed(operation.operation)
+                    result, executor_name = await self._execute(request, document, context)
         record_operation(
             request_id=context.request_id,
             operation_name=request.operation_name if operation is None else _name(operation),
             operation_type=None if operation is None else operation.operation.value,
             executor=executor_name,
+            persisted=None if isinstance(found, GraphQLError) else found.source,
+            document_id=requested_id(request.document_id, request.extensions),
             data=result.data,
             errors=result.errors,
             duration=time.perf_counter() - started,
         )
         return result
+
+    def operation_type(self, request: GraphQLRequest) -> OperationType | None:
+        """The type of the operation `request` would run, None when it would stop
+        before running; from the caches `run` fills, so that a batch can order
+        its mutations before running anything."""
+        found = self.persisted.find(request.query, request.document_id, request.extensions)
+        if isinstance(found, GraphQLError):
+            return None
+        document = self.documents.get(found.text)
+        if document.errors:
+            return None
+        chosen = _operation(document, request.operation_name)
+        return None if isinstance(chosen, GraphQLError) else chosen.operation
 
     async def _execute(
         self, request: GraphQLRequest, document: Document, context: RequestContext
@@ -169,10 +197,18 @@ def build_pipeline(settings: Settings) -> Pipeline:
         max_aliases=settings.max_aliases,
         introspection=settings.introspection,
     )
+    manifest_path = settings.persisted_documents
+    manifest = None if manifest_path is None else load_manifest(manifest_path)
     return Pipeline(
         schema,
         Documents(validator, max_tokens=settings.max_tokens),
         executor_class=PlannedExecutor if settings.executor == "planned" else StrawberryExecutor,
+        persisted=PersistedQueries(
+            manifest,
+            apq=settings.apq,
+            apq_cache_bytes=settings.apq_cache_bytes,
+            trusted_only=settings.trusted_documents_only,
+        ),
     )
 
 

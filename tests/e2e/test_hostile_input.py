@@ -22,6 +22,7 @@ def strict_url(sandbox_url: str) -> Iterator[str]:
         max_aliases=3,
         max_tokens=200,
         max_body_bytes=2_000,
+        max_batch_size=3,
         introspection=False,
         cors_origins="https://app.example.com",
     )
@@ -86,14 +87,14 @@ def test_cors_allows_only_listed_origins(strict_url: str) -> None:
     assert "access-control-allow-origin" not in refused.headers
 
 
-def test_batched_operations_are_refused(gateway_url: str, sandbox: SandboxState) -> None:
+def test_too_large_a_batch(strict_url: str, sandbox: SandboxState) -> None:
     response = httpx.post(
-        f"{gateway_url}/graphql",
-        json=[{"query": '{ contact(id: "1") { id } }'}] * 2,
+        f"{strict_url}/graphql",
+        json=[{"query": '{ contact(id: "1") { id } }'}] * 4,
         headers=MONEYBIRD_HEADERS,
     )
     assert response.status_code == 400
-    assert "Batching is not enabled" in response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BATCH_LIMIT_EXCEEDED"
     assert sandbox.requests() == []
 
 

@@ -1,0 +1,262 @@
+"""Documents a request names by id instead of sending their text.
+
+Three ways to name one, as the clients that use them send it:
+
+    extensions.persistedQuery {version: 1, sha256Hash}
+        Apollo's automatic persisted queries (APQ): the client sends the hash
+        alone; an unknown hash is answered PersistedQueryNotFound and the client
+        sends hash and text, which are kept for the next time. Apollo's
+        persisted query lists send a manifest id the same way.
+    documentId
+        the GraphQL-over-HTTP persisted documents appendix: `sha256:<hex>` of
+        the text, or an id of the application's own (no colon).
+    doc_id
+        what Relay's persisted-queries guide has the network layer send: the id
+        relay-compiler wrote into persisted_queries.json (an MD5 by default).
+
+Where the text comes from:
+
+- a manifest loaded at start (GATEWAY_PERSISTED_DOCUMENTS), in Apollo's
+  persisted query manifest format or Relay's `{id: text}` map; its documents
+  are the trusted ones;
+- the APQ store: texts clients registered with their hash, bounded by their
+  total size, least recently used leaving first. One per process: after a
+  restart, or on another worker, a client registers its text again.
+
+With GATEWAY_TRUSTED_DOCUMENTS_ONLY a request runs only a manifest document,
+named by id or sent as the exact text; nothing is registered. A published
+app then runs only the operations it was built with.
+
+The text a lookup finds goes through the request pipeline like any other:
+the documents cache, the limits, validation; the log line names the id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from graphql import GraphQLError
+
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+
+APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+SHA256_PREFIX = "sha256:"
+
+Source = Literal["apq", "trusted"]
+
+
+class ManifestError(ValueError):
+    """The persisted documents manifest cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The text a request runs, and how it was named."""
+
+    text: str
+    # None for a text sent as is; "trusted" for a manifest document.
+    source: Source | None = None
+    document_id: str | None = None
+    # Keep `text` under this hash once it validates (an APQ registration).
+    register: str | None = None
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def requested_id(document_id: str | None, extensions: Mapping[str, Any] | None) -> str | None:
+    """The persisted document id a request names, if any."""
+    if document_id is not None:
+        return document_id
+    persisted = (extensions or {}).get("persistedQuery")
+    if isinstance(persisted, Mapping):
+        sha256 = persisted.get("sha256Hash")
+        return sha256 if isinstance(sha256, str) else None
+    return None
+
+
+def load_manifest(path: Path) -> dict[str, str]:
+    """Document text by id from an Apollo persisted query manifest
+    (`{"format": "apollo-persisted-query-manifest", "version": 1, "operations":
+    [{"id", "body", "name", "type"}]}`) or a Relay `persisted_queries.json`
+    (`{id: text}`)."""
+    try:
+        content = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ManifestError(f"{path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ManifestError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(content, dict):
+        raise ManifestError(f"{path}: expected a JSON object")
+    if "format" in content:
+        return _apollo_manifest(path, content)
+    if not all(isinstance(text, str) for text in content.values()):
+        raise ManifestError(
+            f"{path}: neither an {APOLLO_MANIFEST_FORMAT} nor a map of ids to document texts"
+        )
+    return dict(content)
+
+
+def _apollo_manifest(path: Path, content: dict[str, Any]) -> dict[str, str]:
+    if content.get("format") != APOLLO_MANIFEST_FORMAT or content.get("version") != 1:
+        raise ManifestError(
+            f"{path}: unknown manifest format {content.get('format')!r} "
+            f"version {content.get('version')!r}; expected {APOLLO_MANIFEST_FORMAT} version 1"
+        )
+    operations = content.get("operations")
+    if not isinstance(operations, list):
+        raise ManifestError(f"{path}: `operations` must be a list")
+    documents: dict[str, str] = {}
+    for index, operation in enumerate(operations):
+        if not (
+            isinstance(operation, dict)
+            and isinstance(operation.get("id"), str)
+            and isinstance(operation.get("body"), str)
+        ):
+            raise ManifestError(f"{path}: operation {index} needs a string `id` and `body`")
+        documents[operation["id"]] = operation["body"]
+    return documents
+
+
+class APQStore:
+    """Registered texts by hash, least recently used first out, bounded by the
+    total size of the texts it holds (UTF-8 bytes)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._texts: OrderedDict[str, tuple[str, int]] = OrderedDict()
+
+    def get(self, sha256: str) -> str | None:
+        entry = self._texts.get(sha256)
+        if entry is None:
+            return None
+        self._texts.move_to_end(sha256)
+        return entry[0]
+
+    def put(self, sha256: str, text: str) -> None:
+        if sha256 in self._texts:
+            self._texts.move_to_end(sha256)
+            return
+        size = len(text.encode())
+        if size > self._max_bytes:
+            return
+        self._texts[sha256] = (text, size)
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _, (_, evicted) = self._texts.popitem(last=False)
+            self._bytes -= evicted
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+class PersistedQueries:
+    """Finds the text of each request: sent, from the manifest or from the APQ store."""
+
+    def __init__(
+        self,
+        manifest: Mapping[str, str] | None = None,
+        *,
+        apq: bool = True,
+        apq_cache_bytes: int = 10_000_000,
+        trusted_only: bool = False,
+    ) -> None:
+        if trusted_only and manifest is None:
+            raise ValueError("trusted documents only needs a manifest")
+        self._manifest = dict(manifest or {})
+        self._has_manifest = manifest is not None
+        # Manifest texts by the SHA-256 of their text: for `sha256:` document ids and
+        # for texts sent as is when only trusted documents run.
+        self._by_sha256 = {sha256_hex(text): text for text in self._manifest.values()}
+        self._trusted_only = trusted_only
+        self._store = APQStore(apq_cache_bytes) if apq and not trusted_only else None
+
+    def find(
+        self, query: str | None, document_id: str | None, extensions: Mapping[str, Any] | None
+    ) -> Found | GraphQLError:
+        """The text a request runs, or the error that answers it. The request's
+        parameters are well-formed (graphql_http checked their types): at most one
+        of `query` and `document_id`, `persistedQuery` with version 1 and a hash."""
+        if document_id is not None:
+            return self._by_document_id(document_id)
+        persisted = (extensions or {}).get("persistedQuery")
+        if persisted is not None:
+            return self._by_apq_hash(persisted["sha256Hash"], query)
+        assert query is not None
+        return self._text(query)
+
+    def register(self, found: Found) -> None:
+        """Keep a registered text, once it parsed and validated."""
+        if found.register is not None and self._store is not None:
+            self._store.put(found.register, found.text)
+
+    def _by_document_id(self, document_id: str) -> Found | GraphQLError:
+        text = self._manifest.get(document_id)
+        if text is None and document_id.startswith(SHA256_PREFIX):
+            digest = document_id.removeprefix(SHA256_PREFIX)
+            text = self._by_sha256.get(digest)
+            if text is None and self._store is not None:
+                stored = self._store.get(digest)
+                if stored is not None:
+                    return Found(stored, "apq", document_id)
+        if text is None:
+            return self._unknown(document_id)
+        return Found(text, "trusted", document_id)
+
+    def _by_apq_hash(self, sha256: str, query: str | None) -> Found | GraphQLError:
+        if query is not None and sha256_hex(query) != sha256:
+            return GraphQLError(
+                "The persisted query hash is not the SHA-256 of the query text sent with it.",
+                extensions={"code": PERSISTED_QUERY_HASH_MISMATCH},
+            )
+        text = self._manifest.get(sha256) or self._by_sha256.get(sha256)
+        if text is not None:
+            return Found(text, "trusted", sha256)
+        if query is not None:
+            if self._store is None:
+                return self._text(query)
+            return Found(query, "apq", sha256, register=sha256)
+        stored = None if self._store is None else self._store.get(sha256)
+        if stored is None:
+            return self._unknown(sha256)
+        return Found(stored, "apq", sha256)
+
+    def _text(self, query: str) -> Found | GraphQLError:
+        if not self._trusted_only:
+            return Found(query)
+        digest = sha256_hex(query)
+        if digest not in self._by_sha256:
+            return GraphQLError(
+                "Only trusted documents run here, and this text is not one of them: "
+                "send the id of a document in the manifest.",
+                extensions={"code": QUERY_NOT_IN_SAFELIST},
+            )
+        return Found(query, "trusted", SHA256_PREFIX + digest)
+
+    def _unknown(self, document_id: str) -> GraphQLError:
+        if self._trusted_only:
+            return GraphQLError(
+                f"Persisted document '{document_id}' is not in the trusted documents.",
+                extensions={"code": PERSISTED_QUERY_NOT_IN_LIST},
+            )
+        if self._store is None and not self._has_manifest:
+            # Apollo's link stops sending hashes when it reads this.
+            return GraphQLError(
+                "PersistedQueryNotSupported", extensions={"code": PERSISTED_QUERY_NOT_SUPPORTED}
+            )
+        # Apollo's link resends the operation with its text when it reads this.
+        return GraphQLError(
+            "PersistedQueryNotFound", extensions={"code": PERSISTED_QUERY_NOT_FOUND}
+        )
