@@ -228,7 +228,14 @@ def main() -> None:
                         "--port",
                         str(ours_port),
                     ],
-                    {**base_env, **upstream_env, "GATEWAY_LOG_LEVEL": "warning"},
+                    {
+                        **base_env,
+                        **upstream_env,
+                        "GATEWAY_LOG_LEVEL": "warning",
+                        # Like the peer: no call budget for the one token, no answers kept.
+                        "GATEWAY_MONEYBIRD_BUDGET": "1000000/1",
+                        "GATEWAY_MONITE_MAX_STALENESS": "0",
+                    },
                     f"http://127.0.0.1:{ours_port}/healthz",
                 )
             ),

@@ -18,6 +18,7 @@ from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.budget import CallBudget
 from gateway.upstream.http import UpstreamHTTP
+from gateway.upstream.reuse import ReadReuse
 from gateway.upstream.statuses import ErrorMessageReader
 from gateway.upstream.transport import Transport, TransportOptions, open_transport
 
@@ -66,6 +67,7 @@ async def open_services(
         base_url: str,
         read_error_message: ErrorMessageReader,
         budget: CallBudget | None = None,
+        reuse: ReadReuse | None = None,
     ) -> UpstreamHTTP:
         return UpstreamHTTP(
             transport,
@@ -78,6 +80,7 @@ async def open_services(
                 threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown
             ),
             budget=budget,
+            reuse=reuse,
         )
 
     async with (
@@ -103,7 +106,17 @@ async def open_services(
                 moneybird_budget,
             ),
             monite=upstream(
-                monite_transport, monite.UPSTREAM, monite_base_url, monite.read_error_message
+                monite_transport,
+                monite.UPSTREAM,
+                monite_base_url,
+                monite.read_error_message,
+                reuse=ReadReuse(
+                    upstream=monite.UPSTREAM,
+                    # What MoniteClient sends as credentials: the token and the entity.
+                    credential_headers=("authorization", "x-monite-entity-id"),
+                    max_staleness=settings.monite_max_staleness,
+                    max_bytes=settings.monite_reuse_bytes,
+                ),
             ),
             mirrors=open_mirrors(settings),
         )

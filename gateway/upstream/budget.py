@@ -11,10 +11,11 @@ admitted calls than the configured number, for one token across all the
 processes sharing the state. It keeps the times of the calls it admitted
 (a sliding log, not a token bucket, which would let twice the number through
 a window that straddles a refill), and a call takes the earliest slot that keeps
-the guarantee. A slot may lie ahead: the call waits for it when it comes within
-the request's deadline; otherwise it is refused at once with RATE_LIMITED and
-`retryAfter`, and nothing is sent. Writes wait the same way and are never held
-past the deadline either.
+the guarantee. A slot may lie ahead: the call waits for it when it comes early
+enough in the request's deadline to leave the call time to be answered (the
+caller says how long it may wait); otherwise it is refused at once with
+RATE_LIMITED and `retryAfter`, and nothing is sent. Writes wait the same way
+and are never held past the deadline either.
 
 Slots are spaced a little wider than the window, because Moneybird counts calls
 when they arrive: a call that waited behind the concurrency cap or the network

@@ -3,7 +3,11 @@
 `UpstreamHTTP.send` is the one way a request leaves the gateway, one concern
 per step:
 
-    send            retries a request that is safe to repeat, with jittered
+    send            for an upstream whose reads may be reused (Monite), a GET
+                    joins the same read in flight or takes a kept answer, and
+                    a write forgets what its credentials kept
+                    (`gateway.upstream.reuse`)
+    _send_retrying  retries a request that is safe to repeat, with jittered
                     backoff or the upstream's Retry-After, within the deadline
     _send_once      the call budget of the request's token, for an upstream
                     that has one (`gateway.upstream.budget`): each attempt
@@ -23,7 +27,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -47,12 +51,19 @@ from gateway.upstream.transport import (
     Transport,
 )
 
+if TYPE_CHECKING:
+    from gateway.upstream.reuse import ReadReuse
+
 logger = logging.getLogger("gateway.upstream")
 
 _BACKOFF_BASE = 0.1
 _BACKOFF_CAP = 2.0
 # A client is better served by RATE_LIMITED with retryAfter than by a request held longer.
 _MAX_RETRY_WAIT = 5.0
+# What a call that waited for its budget slot keeps of the request's time, to be
+# answered in: a share of what is left, capped. A slot later than that is refused.
+_CALL_TIME_SHARE = 0.25
+_CALL_TIME_CAP = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +109,13 @@ class UpstreamHTTP:
         max_retries: int = 2,
         breaker: CircuitBreaker | None = None,
         budget: CallBudget | None = None,
+        reuse: ReadReuse | None = None,
     ) -> None:
         self.name = name
         self.max_retries = max_retries
         self.breaker = breaker or CircuitBreaker(threshold=5, cooldown=10.0)
         self.budget = budget
+        self.reuse = reuse
         self._transport = transport
         self._base_url = base_url.rstrip("/") + "/"
         self._read_error_message = read_error_message
@@ -116,6 +129,18 @@ class UpstreamHTTP:
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
         """Send a request; one safe to repeat is retried on connection failures,
         502/503/504 and 429 within the request's deadline. Writes never are."""
+        if self.reuse is None:
+            return await self._send_retrying(request)
+        if request.method == "GET":
+            return await self.reuse.read(request, self._send_retrying)
+        try:
+            return await self._send_retrying(request)
+        finally:
+            if request.is_write:
+                # Whether it landed or not: what was read before may be out of date.
+                self.reuse.forget(request.headers)
+
+    async def _send_retrying(self, request: UpstreamRequest) -> UpstreamResponse:
         attempt = 0
         while True:
             try:
@@ -126,7 +151,9 @@ class UpstreamHTTP:
                 delay = _backoff(attempt)
                 failure: UpstreamError = exc
             except RateLimited as exc:
-                if request.is_write:
+                # Without a status, the call budget refused: no slot it could wait
+                # for leaves the call time before the deadline, nor will a later one.
+                if request.is_write or exc.status is None:
                     raise
                 delay = exc.retry_after
                 failure = exc
@@ -145,12 +172,15 @@ class UpstreamHTTP:
             raise self._deadline_passed()
         if self.budget is None:
             return await self._send_unbudgeted(request, scope)
-        # A slot within the request's deadline; outside a request, within the
-        # longest wait a retry would accept.
+        # A slot that leaves the call time within the request's deadline; outside
+        # a request, within the longest wait a retry would accept.
         token = bearer_token(request.headers)
-        await self.budget.acquire(
-            token, max_wait=_MAX_RETRY_WAIT if scope is None else scope.remaining()
-        )
+        if scope is None:
+            max_wait = _MAX_RETRY_WAIT
+        else:
+            remaining = scope.remaining()
+            max_wait = remaining - min(_CALL_TIME_CAP, _CALL_TIME_SHARE * remaining)
+        await self.budget.acquire(token, max_wait=max_wait)
         try:
             return await self._send_unbudgeted(request, scope)
         except RateLimited as exc:

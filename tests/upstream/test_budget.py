@@ -348,3 +348,33 @@ def test_the_deadline_passed_takes_no_slot() -> None:
             return await budget.remaining(TOKEN)
 
     assert asyncio.run(main()) == 5
+
+
+def test_a_slot_that_would_leave_the_call_no_time_is_refused_at_once() -> None:
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(asyncio.get_running_loop().time())
+        return httpx.Response(200, json=[])
+
+    async def main() -> None:
+        state = MemoryState()
+        budget = CallBudget(state, KeyHasher(b"s"), upstream="Moneybird", rate=Rate(1, 0.5))
+        http, client = moneybird_with_budget(handler, budget)
+        async with client:
+            await http.send(get())
+            # the next slot, half a second away, comes before the deadline but leaves the
+            # call too little of it: refused now, and not retried when the slot comes
+            request_scope.start(0.6)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(RateLimited) as caught:
+                await http.send(get())
+            assert asyncio.get_running_loop().time() - started < 0.1
+            assert 0.4 < caught.value.retry_after <= 0.52
+            # with time enough, the call waits for its slot
+            request_scope.start(5.0)
+            await http.send(get())
+
+    asyncio.run(main())
+    assert len(sent) == 2
+    assert sent[1] - sent[0] >= 0.5
