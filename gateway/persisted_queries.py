@@ -61,12 +61,12 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """The text a request runs, and how it was named."""
+    """The text a request runs, and where it came from."""
 
     text: str
-    # None for a text sent as is; "trusted" for a manifest document.
+    # "trusted" for a manifest document, "apq" for a registered text, None for a
+    # text sent as is.
     source: Source | None = None
-    document_id: str | None = None
     # Keep `text` under this hash once it validates (an APQ registration).
     register: str | None = None
 
@@ -210,10 +210,10 @@ class PersistedQueries:
             if text is None and self._store is not None:
                 stored = self._store.get(digest)
                 if stored is not None:
-                    return Found(stored, "apq", document_id)
+                    return Found(stored, "apq")
         if text is None:
             return self._unknown(document_id)
-        return Found(text, "trusted", document_id)
+        return Found(text, "trusted")
 
     def _by_apq_hash(self, sha256: str, query: str | None) -> Found | GraphQLError:
         if query is not None and sha256_hex(query) != sha256:
@@ -223,15 +223,15 @@ class PersistedQueries:
             )
         text = self._manifest.get(sha256) or self._by_sha256.get(sha256)
         if text is not None:
-            return Found(text, "trusted", sha256)
+            return Found(text, "trusted")
         if query is not None:
             if self._store is None:
                 return self._text(query)
-            return Found(query, "apq", sha256, register=sha256)
+            return Found(query, "apq", register=sha256)
         stored = None if self._store is None else self._store.get(sha256)
         if stored is None:
             return self._unknown(sha256)
-        return Found(stored, "apq", sha256)
+        return Found(stored, "apq")
 
     def _text(self, query: str) -> Found | GraphQLError:
         if not self._trusted_only:
@@ -243,7 +243,7 @@ class PersistedQueries:
                 "send the id of a document in the manifest.",
                 extensions={"code": QUERY_NOT_IN_SAFELIST},
             )
-        return Found(query, "trusted", SHA256_PREFIX + digest)
+        return Found(query, "trusted")
 
     def _unknown(self, document_id: str) -> GraphQLError:
         if self._trusted_only:
@@ -252,11 +252,11 @@ class PersistedQueries:
                 extensions={"code": PERSISTED_QUERY_NOT_IN_LIST},
             )
         if self._store is None and not self._has_manifest:
-            # Apollo's link stops sending hashes when it reads this.
+            # Apollo's and urql's links stop sending hashes when they read this.
             return GraphQLError(
                 "PersistedQueryNotSupported", extensions={"code": PERSISTED_QUERY_NOT_SUPPORTED}
             )
-        # Apollo's link resends the operation with its text when it reads this.
+        # Apollo's and urql's links send the operation again with its text.
         return GraphQLError(
             "PersistedQueryNotFound", extensions={"code": PERSISTED_QUERY_NOT_FOUND}
         )

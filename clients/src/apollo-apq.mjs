@@ -1,13 +1,14 @@
 // Apollo Client 4 with its PersistedQueryLink (automatic persisted queries) in
 // front of HttpLink, against the gateway.
-// Usage: node src/apollo-apq.mjs <graphql url> <contact id> <post|get>
+// Usage: node src/apollo-apq.mjs <graphql url> <contact id> <post|get> [accept]
 // Two clients, as two app starts, run the same query: the first finds the hash
-// unknown and registers the text; the second sends the hash alone.
+// unknown and registers the text; the second sends the hash alone. `accept`
+// replaces the Accept header Apollo Client sends (graphql-response+json first).
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { CREDENTIALS, print, recordingFetch, sha256 } from "./lib/exchanges.mjs";
 
-const [url, contactId, method] = process.argv.slice(2);
+const [url, contactId, method, accept] = process.argv.slice(2);
 const { fetch, exchanges } = recordingFetch();
 
 const CONTACT = gql`
@@ -24,7 +25,7 @@ function client() {
     cache: new InMemoryCache(),
     link: ApolloLink.from([
       new PersistedQueryLink({ sha256, useGETForHashedQueries: method === "get" }),
-      new HttpLink({ uri: url, fetch, headers: CREDENTIALS }),
+      new HttpLink({ uri: url, fetch, headers: { ...CREDENTIALS, ...(accept ? { accept } : {}) } }),
     ]),
   });
 }
