@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from gateway.sandbox.state import SandboxState
+from gateway.settings import Settings
 from tests.conftest import MONEYBIRD_HEADERS, MONITE_HEADERS
 
 CREDENTIALS = {**MONEYBIRD_HEADERS, **MONITE_HEADERS}
@@ -130,3 +131,8 @@ def test_a_batch_over_the_cap_is_refused_before_anything_runs(
     assert sandbox.requests() == []
     # ten are fine
     assert len(post(gateway_url, batch[:10]).json()) == 10
+
+
+def test_the_cap_is_read_from_its_documented_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_MAX_BATCH_SIZE", "25")
+    assert Settings().max_batch_size == 25

@@ -15,6 +15,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.sandbox.state import SandboxState
+from gateway.settings import Settings
 from tests.conftest import MONEYBIRD_HEADERS, MONITE_HEADERS, gateway_settings
 from tests.servers import serve
 
@@ -354,3 +355,10 @@ def test_a_cross_origin_answer_exposes_request_id_and_etag(cors_url: str) -> Non
     exposed = {h.strip() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"x-request-id", "etag"} <= exposed
     assert "origin" in vary(response)
+
+
+def test_the_allowed_headers_are_read_from_their_documented_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_CORS_ALLOW_HEADERS", "Content-Type, X-Custom")
+    assert Settings().cors_allow_header_list == ["content-type", "x-custom"]

@@ -382,3 +382,17 @@ def test_both_manifest_formats_give_text_by_id(tmp_path: Path) -> None:
     relay.write_text(json.dumps({"abc": TYPENAME}))
     assert load_manifest(apollo) == {sha256(TYPENAME): TYPENAME}
     assert load_manifest(relay) == {"abc": TYPENAME}
+
+
+def test_the_settings_read_their_documented_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GATEWAY_PERSISTED_DOCUMENTS", str(tmp_path / "manifest.json"))
+    monkeypatch.setenv("GATEWAY_TRUSTED_DOCUMENTS_ONLY", "true")
+    monkeypatch.setenv("GATEWAY_APQ", "false")
+    monkeypatch.setenv("GATEWAY_APQ_CACHE_BYTES", "2000")
+    settings = Settings()
+    assert settings.persisted_documents == tmp_path / "manifest.json"
+    assert settings.trusted_documents_only
+    assert not settings.apq
+    assert settings.apq_cache_bytes == 2000
