@@ -81,7 +81,7 @@ def sandbox_and_gateway(
         "MONITE_ENTITY_ID": "9d2b4c8f-2087-4738-ba91-7359683c49a4",
         "GATEWAY_LOG_LEVEL": "warning",
         # The runs measure the gateway, not Moneybird's call budget for one token.
-        "GATEWAY_MONEYBIRD_BUDGET": "1000000/1",
+        "GATEWAY_MONEYBIRD_BUDGET": "off",
     }
     sandbox_args = [
         "--port",

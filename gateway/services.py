@@ -89,11 +89,13 @@ async def open_services(
         open_transport(settings.http_transport, options) as monite_transport,
     ):
         # Monite limits calls by rules of its own: its calls take no budget.
-        moneybird_budget = CallBudget(
-            state,
-            await KeyHasher.for_state(state),
-            upstream=moneybird.UPSTREAM,
-            rate=settings.moneybird_rate,
+        rate = settings.moneybird_rate
+        moneybird_budget = (
+            None
+            if rate is None
+            else CallBudget(
+                state, await KeyHasher.for_state(state), upstream=moneybird.UPSTREAM, rate=rate
+            )
         )
         services = Services(
             settings=settings,

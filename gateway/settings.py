@@ -109,7 +109,8 @@ class Settings(BaseSettings):
         default="150/300",
         validation_alias=_env("GATEWAY_MONEYBIRD_BUDGET"),
         description="calls/seconds: the most Moneybird calls per token in any window of that "
-        "many seconds, across all workers (Moneybird allows 150 per 5 minutes)",
+        "many seconds, across all workers (Moneybird allows 150 per 5 minutes); `off` for a "
+        "stand-in that does not limit calls",
     )
     monite_max_staleness: float = Field(
         default=5.0,
@@ -249,11 +250,14 @@ class Settings(BaseSettings):
     @field_validator("moneybird_budget")
     @classmethod
     def _budget_is_a_rate(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
         return str(Rate.parse(value))
 
     @property
-    def moneybird_rate(self) -> Rate:
-        return Rate.parse(self.moneybird_budget)
+    def moneybird_rate(self) -> Rate | None:
+        """The Moneybird call budget; None when it is off."""
+        return None if self.moneybird_budget == "off" else Rate.parse(self.moneybird_budget)
 
     @property
     def moneybird_is_sandbox(self) -> bool:

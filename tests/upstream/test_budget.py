@@ -10,9 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from gateway.errors import RateLimited, UpstreamUnavailable
 from gateway.observability.metrics import REGISTRY
+from gateway.services import open_services
+from gateway.settings import Settings
 from gateway.state import KeyHasher, MemoryState, SqliteState, State
 from gateway.upstream import request_scope
 from gateway.upstream.budget import CallBudget, Rate, bearer_token
@@ -378,3 +381,23 @@ def test_a_slot_that_would_leave_the_call_no_time_is_refused_at_once() -> None:
     asyncio.run(main())
     assert len(sent) == 2
     assert sent[1] - sent[0] >= 0.5
+
+
+def test_the_setting_is_a_rate_or_off() -> None:
+    assert Settings(moneybird_budget=" 5 / 2 ").moneybird_rate == Rate(5, 2.0)
+    assert Settings().moneybird_rate == Rate(150, 300.0)
+    assert Settings(moneybird_budget="OFF").moneybird_rate is None
+    with pytest.raises(ValidationError, match="call budget"):
+        Settings(moneybird_budget="150 per 5 minutes")
+
+
+@pytest.mark.parametrize(("setting", "budgeted"), [("150/300", True), ("off", False)])
+def test_moneybird_calls_take_a_budget_unless_it_is_off(setting: str, budgeted: bool) -> None:
+    async def main() -> tuple[bool, bool]:
+        settings = Settings(moneybird_budget=setting)
+        async with open_services(
+            settings, moneybird_base_url="https://mb.test", monite_base_url="https://monite.test"
+        ) as services:
+            return services.moneybird.budget is not None, services.monite.budget is not None
+
+    assert asyncio.run(main()) == (budgeted, False)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -175,7 +176,7 @@ def test_a_429_holds_its_token_back_while_others_call(sandbox: Sandbox) -> None:
     assert len(sandbox.arrivals.times("other")) == 1
 
 
-def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox) -> None:
+def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox, tmp_path: Path) -> None:
     # given gateway serve with two workers, a budget of 5 per 2 s, and Monite answers
     # kept a minute, so that each worker calls Monite once for the same read
     port = free_port()
@@ -194,6 +195,8 @@ def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox) -> None
         "GATEWAY_MONITE_MAX_STALENESS": "60",
         "GATEWAY_REQUEST_DEADLINE": "1",
         "GATEWAY_LOG_LEVEL": "warning",
+        # where gateway serve makes its run directory
+        "TMPDIR": str(tmp_path),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "2"],
@@ -216,11 +219,14 @@ def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox) -> None
             assert process.poll() is None, "gateway serve exited"
             assert time.monotonic() < deadline, "gateway serve did not start"
             time.sleep(0.1)
+        assert "state.sqlite3" in [path.name for path in tmp_path.glob("gateway-run-*/*")]
         # when clients send, each request on a connection of its own
         answers = hammer(lambda: post(url, query, "shared"), clients=8, seconds=5)
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # the run directory holding the workers' state went with them
+    assert list(tmp_path.iterdir()) == []
     # then both workers served (each called Monite once for the same read)
     monite_reads = [r for r in sandbox.state.requests("monite") if r.path == "/counterparts"]
     assert len(monite_reads) == 2
