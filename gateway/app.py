@@ -82,7 +82,9 @@ def create_app(
             monite_base_url=base_urls["monite"],
         ) as services:
             if services.mirrors is not None and webhook_url is not None:
-                services.mirrors.webhooks = Webhooks(services.mirrors, url=webhook_url)
+                services.mirrors.webhooks = Webhooks(
+                    services.mirrors, services.state, url=webhook_url
+                )
             app.state.services = services
             heap.settle()
             yield

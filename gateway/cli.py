@@ -168,8 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_rate_limit,
         default=None,
         metavar="REQUESTS/SECONDS",
-        help="Moneybird's rate limit per client address, e.g. 150/300 as Moneybird has it "
-        "(default: none)",
+        help="Moneybird's rate limit per token, e.g. 150/300 as Moneybird has it (default: none)",
     )
     sandbox_parser.add_argument(
         "--webhook-retry-interval",

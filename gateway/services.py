@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from gateway.mirror.feed import MemoryFeed
 from gateway.mirror.mirrors import Mirrors
 from gateway.settings import Settings
 from gateway.state import KeyHasher, MemoryState, State, open_state
@@ -35,11 +34,15 @@ class Services:
     state: State = field(default_factory=MemoryState)
 
 
-def open_mirrors(settings: Settings) -> Mirrors | None:
+def open_mirrors(
+    settings: Settings, state: State, hasher: KeyHasher, budget: CallBudget | None
+) -> Mirrors | None:
     if not settings.moneybird_mirror:
         return None
     return Mirrors(
-        MemoryFeed(),
+        state,
+        hasher,
+        budget=budget,
         max_staleness=settings.moneybird_max_staleness,
         token_ttl=settings.moneybird_token_ttl,
         max_contacts=settings.mirror_max_contacts,
@@ -88,14 +91,13 @@ async def open_services(
         open_transport(settings.http_transport, options) as moneybird_transport,
         open_transport(settings.http_transport, options) as monite_transport,
     ):
+        hasher = await KeyHasher.for_state(state)
         # Monite limits calls by rules of its own: its calls take no budget.
         rate = settings.moneybird_rate
         moneybird_budget = (
             None
             if rate is None
-            else CallBudget(
-                state, await KeyHasher.for_state(state), upstream=moneybird.UPSTREAM, rate=rate
-            )
+            else CallBudget(state, hasher, upstream=moneybird.UPSTREAM, rate=rate)
         )
         services = Services(
             settings=settings,
@@ -120,7 +122,7 @@ async def open_services(
                     max_bytes=settings.monite_reuse_bytes,
                 ),
             ),
-            mirrors=open_mirrors(settings),
+            mirrors=open_mirrors(settings, state, hasher, moneybird_budget),
         )
         try:
             yield services

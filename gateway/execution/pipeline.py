@@ -217,12 +217,9 @@ def _freshness(context: RequestContext) -> dict[str, Any] | None:
     synced_at = context.mirror_synced_at
     if synced_at is None:
         return None
-    return {
-        "mirror": {
-            "syncedAt": datetime.fromtimestamp(synced_at, UTC).isoformat(timespec="milliseconds"),
-            "ageSeconds": round(max(0.0, time.time() - synced_at), 3),
-        }
-    }
+    # The time, not an age: an answer stays the same, ETag included, between syncs.
+    moment = datetime.fromtimestamp(synced_at, UTC).isoformat(timespec="milliseconds")
+    return {"mirror": {"syncedAt": moment}}
 
 
 def _operation(document: Document, name: str | None) -> OperationDefinitionNode | GraphQLError:

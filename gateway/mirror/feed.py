@@ -8,11 +8,12 @@ so a process that starts late reads one entry per contact, not the history.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
+
+from gateway.state import State
 
 # The entry that says when the mirror last matched Moneybird as a whole.
 SYNCED = "synced"
@@ -37,45 +38,41 @@ class Change:
         return cls(key, body.get("contact"), int(body.get("deleted_at") or 0))
 
 
-class Feed(Protocol):
+class Feed:
+    """Each administration's changes, kept in the gateway's coordination state
+    (`gateway.state`): in memory for one process, shared by the workers of
+    `gateway serve` otherwise."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
     async def publish(
         self, administration: str, changes: list[Change], *, synced_at: float | None = None
     ) -> None:
         """Publish changes, and the time the mirror matched Moneybird when given."""
-        ...
+        if changes:
+            await self._state.upsert_many(
+                _stream(administration), [(change.key, change.encode()) for change in changes]
+            )
+        if synced_at is not None:
+            held = await self.synced_at(administration)
+            if held is None or synced_at > held:
+                await self._state.put(_synced_key(administration), repr(synced_at).encode())
 
     async def read(self, administration: str, after: int) -> tuple[int, list[Change], float | None]:
         """The changes after position `after`: (new position, changes, synced_at)."""
-        ...
+        position, entries = await self._state.since(_stream(administration), after)
+        changes = [Change.decode(key, value) for key, value in entries if value is not None]
+        return position, changes, await self.synced_at(administration)
+
+    async def synced_at(self, administration: str) -> float | None:
+        value = await self._state.get(_synced_key(administration))
+        return None if value is None else float(value)
 
 
-class MemoryFeed:
-    """The feed of a gateway that runs in one process."""
+def _stream(administration: str) -> str:
+    return f"mirror:{administration}"
 
-    def __init__(self) -> None:
-        self._position = 0
-        # Per administration, each key's latest change, oldest first.
-        self._entries: dict[str, OrderedDict[str, tuple[int, Change]]] = {}
-        self._synced: dict[str, float] = {}
 
-    async def publish(
-        self, administration: str, changes: list[Change], *, synced_at: float | None = None
-    ) -> None:
-        entries = self._entries.setdefault(administration, OrderedDict())
-        for change in changes:
-            self._position += 1
-            entries[change.key] = (self._position, change)
-            entries.move_to_end(change.key)
-        if synced_at is not None:
-            self._synced[administration] = max(synced_at, self._synced.get(administration, 0))
-
-    async def read(self, administration: str, after: int) -> tuple[int, list[Change], float | None]:
-        newer: list[Change] = []
-        position = after
-        for entry_position, change in reversed(self._entries.get(administration, {}).values()):
-            if entry_position <= after:
-                break
-            position = max(position, entry_position)
-            newer.append(change)
-        newer.reverse()
-        return position, newer, self._synced.get(administration)
+def _synced_key(administration: str) -> str:
+    return f"mirror:{administration}:{SYNCED}"

@@ -24,8 +24,6 @@ gateway sees the same changes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import secrets
 import time
@@ -38,12 +36,19 @@ from gateway.errors import RateLimited, UpstreamUnauthorized
 from gateway.ids import upstream_key as _key
 from gateway.mirror.contacts import AdministrationContacts, Contact
 from gateway.mirror.feed import Change, Feed
+from gateway.state import KeyHasher, State
+from gateway.upstream.budget import CallBudget
 from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage, MoneybirdClient
 
 if TYPE_CHECKING:
     from gateway.mirror.webhooks import Webhooks
 
 logger = logging.getLogger("gateway.mirror")
+
+# How long one process may hold an administration's sync before another takes it
+# over, and how often a waiting process looks for the sync's result.
+_SYNC_LEASE = 10.0
+_SYNC_POLL = 0.02
 
 
 @dataclass
@@ -59,27 +64,27 @@ class _Administration:
 class Mirrors:
     def __init__(
         self,
-        feed: Feed,
+        state: State,
+        hasher: KeyHasher,
         *,
         max_staleness: float,
         token_ttl: float,
         max_contacts: int,
-        salt: bytes | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
-        self._feed = feed
+        self._state = state
+        self._budget = budget
+        self._feed = Feed(state)
+        self._hasher = hasher
         self._max_staleness = max_staleness
         self._token_ttl = token_ttl
         self._max_contacts = max_contacts
-        self._salt = salt if salt is not None else secrets.token_bytes(32)
+        # Names this process among the gateway's processes, as the owner of leases.
+        self._owner = secrets.token_hex(8)
         # Least recently used first: those leave first when the mirrors grow too big.
         self._administrations: OrderedDict[str, _Administration] = OrderedDict()
-        # (token hash, administration) -> monotonic time Moneybird last accepted the token.
-        self._accepted: dict[tuple[str, str], float] = {}
         # Set when Moneybird can reach this gateway to push changes.
         self.webhooks: Webhooks | None = None
-
-    def token_key(self, token: str) -> str:
-        return hmac.new(self._salt, token.encode(), hashlib.sha256).hexdigest()
 
     async def session(
         self, client: MoneybirdClient, *, token: str, administration: str
@@ -87,16 +92,10 @@ class Mirrors:
         """The mirror of `administration`, for a request that holds `token`."""
         entry = self._entry(administration)
         await self._catch_up(administration, entry)
-        key = (self.token_key(token), administration)
-        accepted = self._accepted.get(key)
-        trusted = accepted is not None and time.monotonic() - accepted < self._token_ttl
-        if not trusted or self._stale(entry):
+        acceptance = self._hasher.key("mirror-accepted", token, administration)
+        if not await self._trusted(acceptance) or self._stale(entry):
             async with entry.sync_lock:
-                await self._catch_up(administration, entry)
-                accepted = self._accepted.get(key)
-                trusted = accepted is not None and time.monotonic() - accepted < self._token_ttl
-                if not trusted or self._stale(entry):
-                    await self._sync_or_serve_stale(administration, entry, client, key, trusted)
+                await self._sync_if_needed(client, token, administration, entry, acceptance)
         if self.webhooks is not None:
             self.webhooks.ensure_registered(client, administration)
         self._trim()
@@ -118,9 +117,6 @@ class Mirrors:
         if entry is not None:
             await self._catch_up(administration, entry)
 
-    def forget_token(self, token: str, administration: str) -> None:
-        self._accepted.pop((self.token_key(token), administration), None)
-
     def _entry(self, administration: str) -> _Administration:
         entry = self._administrations.get(administration)
         if entry is None:
@@ -131,18 +127,59 @@ class Mirrors:
     def _stale(self, entry: _Administration) -> bool:
         return entry.synced_at is None or time.time() - entry.synced_at > self._max_staleness
 
-    async def _sync_or_serve_stale(
+    async def _trusted(self, acceptance: str) -> bool:
+        """Whether Moneybird accepted the token for the administration within the TTL,
+        as any process of the gateway saw it."""
+        accepted = await self._state.get(acceptance)
+        return accepted is not None and time.time() - float(accepted) < self._token_ttl
+
+    async def _sync_if_needed(
         self,
+        client: MoneybirdClient,
+        token: str,
         administration: str,
         entry: _Administration,
+        acceptance: str,
+    ) -> None:
+        """Sync when the token is not trusted yet (only a call with it proves it) or
+        the mirror is stale. One process of the gateway syncs an administration at a
+        time: the others wait for its changes to reach them through the feed, so
+        that a build is made once and a token that still needs proving pays only
+        the versions call. A stale mirror whose token has no call left in its
+        budget answers as it is, with its age, rather than have the client wait."""
+        if (
+            self._budget is not None
+            and entry.synced_at is not None
+            and await self._trusted(acceptance)
+            and await self._budget.remaining(token) == 0
+        ):
+            return
+        lease = f"mirror:{administration}:sync"
+        waited_from = time.monotonic()
+        while not await self._state.try_lease(lease, self._owner, _SYNC_LEASE):
+            if time.monotonic() - waited_from > _SYNC_LEASE:
+                break  # the process that held it is gone: its lease runs out anyway
+            await asyncio.sleep(_SYNC_POLL)
+        try:
+            await self._catch_up(administration, entry)
+            trusted = await self._trusted(acceptance)
+            if not trusted or self._stale(entry):
+                await self._sync_with(client, administration, entry, acceptance, trusted)
+        finally:
+            await self._state.release_lease(lease, self._owner)
+
+    async def _sync_with(
+        self,
         client: MoneybirdClient,
-        key: tuple[str, str],
+        administration: str,
+        entry: _Administration,
+        acceptance: str,
         trusted: bool,
     ) -> None:
         try:
             await self._sync(administration, entry, client)
         except UpstreamUnauthorized:
-            self._accepted.pop(key, None)
+            await self._state.put(acceptance, None)
             raise
         except RateLimited:
             # No call left for this token: an answer with its age beats none, but
@@ -151,7 +188,7 @@ class Mirrors:
                 raise
             logger.info("serving the mirror of an administration unsynced for want of budget")
             return
-        self._accepted[key] = time.monotonic()
+        await self._state.put(acceptance, repr(time.time()).encode())
 
     async def _sync(
         self, administration: str, entry: _Administration, client: MoneybirdClient

@@ -7,6 +7,10 @@ the webhook's signing secret only in the answer to its creation, so a webhook
 of ours whose secret is not known (one made before a restart) is deleted and
 made again.
 
+The registration (the webhook's id, secret and token) is kept in the gateway's
+coordination state, so that one worker registers it and every worker verifies
+the pushes that reach it.
+
 A push is applied only when it proves it comes from Moneybird: the
 `Moneybird-Signature` header (`t=<epoch>,v1=<hex>`, HMAC-SHA256 of "{t}.{raw
 body}" with the signing secret; any one `v1` may match, as during a rotation of
@@ -21,9 +25,11 @@ answered without being applied again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -36,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.ids import upstream_key
 from gateway.mirror.mirrors import Mirrors
+from gateway.state import State
 from gateway.upstream.moneybird import MoneybirdClient
 
 logger = logging.getLogger("gateway.mirror")
@@ -59,6 +66,8 @@ MAX_SKEW = 300.0
 _SEEN_KEYS = 10_000
 # A registration that failed is tried again after this many seconds, not on every request.
 _RETRY_REGISTRATION = 300.0
+# How long one worker may take to register before another may try.
+_REGISTRATION_LEASE = 30.0
 
 
 @dataclass(frozen=True)
@@ -72,16 +81,25 @@ class Registration:
 class Webhooks:
     """This gateway's webhook with each administration, and the pushes it receives."""
 
-    def __init__(self, mirrors: Mirrors, *, url: str) -> None:
+    def __init__(self, mirrors: Mirrors, state: State, *, url: str) -> None:
         self._mirrors = mirrors
+        self._state = state
         self.url = url
+        # Registrations this process has read from the state or made.
         self._registrations: dict[str, Registration] = {}
         self._registering: dict[str, asyncio.Task[None]] = {}
         self._failed_at: dict[str, float] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
 
-    def registered(self, administration: str) -> Registration | None:
-        return self._registrations.get(administration)
+    async def registered(self, administration: str) -> Registration | None:
+        registration = self._registrations.get(administration)
+        if registration is None:
+            stored = await self._state.get(_registration_key(administration))
+            if stored is not None:
+                registration = self._registrations[administration] = Registration(
+                    **orjson.loads(stored)
+                )
+        return registration
 
     def ensure_registered(self, client: MoneybirdClient, administration: str) -> None:
         """Register the webhook for `administration` in the background, once."""
@@ -95,6 +113,17 @@ class Webhooks:
         task.add_done_callback(lambda _: self._registering.pop(administration, None))
 
     async def _register(self, client: MoneybirdClient, administration: str) -> None:
+        lease = f"{_registration_key(administration)}:lease"
+        owner = secrets.token_hex(8)
+        if not await self._state.try_lease(lease, owner, _REGISTRATION_LEASE):
+            return  # another worker is registering it
+        try:
+            if await self.registered(administration) is None:
+                await self._create(client, administration)
+        finally:
+            await self._state.release_lease(lease, owner)
+
+    async def _create(self, client: MoneybirdClient, administration: str) -> None:
         try:
             for hook in await client.list_webhooks():
                 if hook.get("url") == self.url and hook.get("id") is not None:
@@ -109,7 +138,11 @@ class Webhooks:
             logger.error("Moneybird answered a webhook registration without id, secret or token")
             self._failed_at[administration] = time.monotonic()
             return
-        self._registrations[administration] = Registration(str(webhook_id), secret, token)
+        registration = Registration(str(webhook_id), secret, token)
+        await self._state.put(
+            _registration_key(administration), orjson.dumps(dataclasses.asdict(registration))
+        )
+        self._registrations[administration] = registration
 
     async def receive(self, request: Request) -> Response:
         """POST /webhooks/moneybird."""
@@ -124,7 +157,7 @@ class Webhooks:
         if not isinstance(payload, dict):
             return _refused("The push is not a JSON object.", 400)
         administration = upstream_key(payload.get("administration_id"))
-        registration = None if administration is None else self.registered(administration)
+        registration = None if administration is None else await self.registered(administration)
         if registration is None or str(payload.get("webhook_id")) != registration.webhook_id:
             return _refused("No webhook of this gateway sent that push.", 401)
         if not authentic(request.headers, body, payload, registration, now=time.time()):
@@ -180,6 +213,10 @@ def authentic(
         registration.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
     ).hexdigest()
     return any(hmac.compare_digest(expected, signature) for signature in signatures)
+
+
+def _registration_key(administration: str) -> str:
+    return f"mirror:{administration}:webhook"
 
 
 def _refused(message: str, status: int) -> Response:

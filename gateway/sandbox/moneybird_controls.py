@@ -42,6 +42,7 @@ def settings_json(state: SandboxState) -> dict[str, Any]:
     limit = state.moneybird_rate_limit
     return {
         "rate_limit": None if limit is None else f"{limit[0]}/{limit[1]:g}",
+        "rate_limit_per": state.moneybird_rate_limit_per,
         "webhook_retry_interval": state.moneybird_webhook_retry_interval,
     }
 
@@ -62,6 +63,12 @@ def moneybird_control_routes(state: SandboxState) -> list[Route]:
                     except ValueError as exc:
                         return json_response({"error": f"rate_limit: {exc}"}, 400)
                     state.moneybird_rate_limit = (limit.requests, limit.seconds)
+                state.moneybird_throttle.clear()
+            if "rate_limit_per" in body:
+                per = body["rate_limit_per"]
+                if per not in ("token", "address"):
+                    return json_response({"error": "rate_limit_per: token or address"}, 400)
+                state.moneybird_rate_limit_per = per
                 state.moneybird_throttle.clear()
             if "webhook_retry_interval" in body:
                 interval = body["webhook_retry_interval"]

@@ -63,6 +63,8 @@ class SandboxState:
     # Moneybird's rate limit as (requests, seconds), None for none. Off unless asked
     # for: offline development and the tests would otherwise run into it.
     moneybird_rate_limit: tuple[int, float] | None = None
+    # What the rate limit is counted per: "token" or "address" (see sandbox/throttle.py).
+    moneybird_rate_limit_per: str = "token"
     # Epoch seconds; the rate limit's windows are aligned to it. Tests stand in a fake.
     clock: Callable[[], float] = time.time
     moneybird_throttle: Throttle = field(init=False)
@@ -75,7 +77,11 @@ class SandboxState:
     def __post_init__(self) -> None:
         self.log = RequestLog(self.log_limit)
         self._configured = (self.moneybird_rate_limit, self.moneybird_webhook_retry_interval)
-        self.moneybird_throttle = Throttle(lambda: self.moneybird_rate_limit, lambda: self.clock())
+        self.moneybird_throttle = Throttle(
+            lambda: self.moneybird_rate_limit,
+            lambda: self.clock(),
+            lambda: self.moneybird_rate_limit_per,
+        )
         self.webhooks = Webhooks(lambda: self.moneybird_webhook_retry_interval, self.log_limit)
         self.reset()
 
@@ -88,6 +94,7 @@ class SandboxState:
         for faults in self.faults.values():
             faults.clear()
         self.moneybird_rate_limit, self.moneybird_webhook_retry_interval = self._configured
+        self.moneybird_rate_limit_per = "token"
         self.moneybird_throttle.clear()
         self.webhooks.reset()
 

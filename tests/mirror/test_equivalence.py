@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.mirror.feed import MemoryFeed
 from gateway.mirror.mirrors import Mirrors, MirrorSession
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
+from gateway.state import KeyHasher, MemoryState
 from gateway.upstream.http import UpstreamHTTP
 from gateway.upstream.moneybird import MoneybirdClient, read_error_message
 from gateway.upstream.transport import HttpxTransport
@@ -52,7 +52,14 @@ class World:
         )
         self.client = MoneybirdClient(http, token="t", administration_id=ADMINISTRATION)
         self.run(self.change_the_sandbox())
-        mirrors = Mirrors(MemoryFeed(), max_staleness=3600, token_ttl=3600, max_contacts=10**6)
+        state = MemoryState()
+        mirrors = Mirrors(
+            state,
+            self.run(KeyHasher.for_state(state)),
+            max_staleness=3600,
+            token_ttl=3600,
+            max_contacts=10**6,
+        )
         self.mirror: MirrorSession = self.run(
             mirrors.session(self.client, token="t", administration=ADMINISTRATION)
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -105,8 +106,10 @@ def test_the_mirror_answers_as_moneybird_does(
     theirs = post(read_through, query, values)
     assert ours["data"] == theirs["data"]
     assert "errors" not in ours
-    # the answer says how old the mirrored data is; a read-through answer does not
-    assert ours["extensions"]["mirror"]["ageSeconds"] >= 0
+    # the answer says when the mirrored data last matched Moneybird; a read-through
+    # answer does not
+    synced_at = datetime.fromisoformat(ours["extensions"]["mirror"]["syncedAt"])
+    assert 0 <= (datetime.now(UTC) - synced_at).total_seconds() < 60
     assert "extensions" not in theirs
 
 
@@ -220,3 +223,30 @@ def test_no_cache_reads_through(mirrored: str, sandbox: SandboxState) -> None:
     assert "extensions" not in fresh
     assert called(sandbox) == [VERSIONS]
     assert calls(sandbox)[0].query == ""
+
+
+def test_a_spent_budget_answers_from_the_mirror_with_its_age(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    contacts = len(sandbox.moneybird.contacts)
+    # a budget that the build spends entirely: the versions list and 100 contacts a call
+    build = 1 + -(-contacts // 100)
+    settings = read_settings(
+        sandbox_url, moneybird_budget=f"{build}/600", moneybird_max_staleness=0.2
+    )
+    with serve(create_app(settings)) as url:
+        contact_id = next(iter(sandbox.moneybird.contacts))
+        query = "query($id: ID!) { contact(id: $id) { id } }"
+        first = post(url, query, {"id": contact_id})
+        built_at = first["extensions"]["mirror"]["syncedAt"]
+        time.sleep(0.3)
+        sandbox.log.clear()
+        stale = post(url, query, {"id": contact_id})
+        assert stale["data"] == {"contact": {"id": contact_id}}
+        assert "errors" not in stale
+        assert stale["extensions"]["mirror"]["syncedAt"] == built_at
+        assert called(sandbox) == []
+        # a token Moneybird never accepted cannot read the mirror without a call
+        refused = post(url, query, {"id": contact_id}, **{"X-Moneybird-Token": "new"})
+        assert called(sandbox) == [VERSIONS]
+        assert "errors" not in refused

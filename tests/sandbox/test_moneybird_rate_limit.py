@@ -1,4 +1,5 @@
-"""Moneybird's rate limit in the sandbox: fixed windows per client address, its 429."""
+"""Moneybird's rate limit in the sandbox: fixed windows per token or per client
+address, its 429."""
 
 from __future__ import annotations
 
@@ -102,10 +103,27 @@ def test_answers_within_the_limit_carry_no_rate_limit_headers(
     assert not {name.lower() for name in RATE_LIMIT_HEADERS} & set(answer.headers)
 
 
-def test_the_limit_is_per_client_address_whatever_the_token_or_administration(
+def test_the_limit_is_per_token_whatever_the_address(
+    sandbox: SandboxState, sandbox_url: str, clock: FakeClock
+) -> None:
+    sandbox.moneybird_rate_limit = (3, 300)
+    with (
+        client(sandbox_url, token="first") as first,
+        client(sandbox_url, token="first", address="127.0.0.2") as elsewhere,
+        client(sandbox_url, token="second") as second,
+    ):
+        assert spend(first, 2) == [200, 200]
+        assert spend(elsewhere, 2) == [200, 429]
+        # another token has a quota of its own
+        assert spend(second, 3) == [200, 200, 200]
+        assert spend(second, 1) == [429]
+
+
+def test_the_limit_per_client_address_whatever_the_token_or_administration(
     sandbox: SandboxState, sandbox_url: str, clock: FakeClock
 ) -> None:
     sandbox.moneybird_rate_limit = (4, 300)
+    sandbox.moneybird_rate_limit_per = "address"
     with (
         client(sandbox_url, token="first") as first,
         client(sandbox_url, token="second") as second,
@@ -126,6 +144,8 @@ def test_every_moneybird_request_counts_but_not_monite_or_the_controls(
     moneybird: httpx.Client, sandbox: SandboxState, sandbox_url: str, clock: FakeClock
 ) -> None:
     sandbox.moneybird_rate_limit = (2, 300)
+    # counted per address, so that a request without a token counts with the others
+    sandbox.moneybird_rate_limit_per = "address"
     unauthenticated = httpx.get(f"{sandbox_url}/moneybird/{ADMIN}/contacts.json")
     assert unauthenticated.status_code == 401
     assert spend(moneybird, 2) == [200, 429]

@@ -536,7 +536,11 @@ def test_reset_forgets_webhooks_and_pushes_and_stops_retrying(
 
 def test_settings_set_the_retry_interval(controls: httpx.Client, sandbox: SandboxState) -> None:
     answer = controls.post("/settings", json={"webhook_retry_interval": 0.5})
-    assert answer.json() == {"rate_limit": None, "webhook_retry_interval": 0.5}
+    assert answer.json() == {
+        "rate_limit": None,
+        "rate_limit_per": "token",
+        "webhook_retry_interval": 0.5,
+    }
     assert sandbox.moneybird_webhook_retry_interval == 0.5
     for wrong in (-1, "soon", True):
         assert controls.post("/settings", json={"webhook_retry_interval": wrong}).status_code == 400
