@@ -21,8 +21,9 @@ Call admission (`gateway.upstream.budget` keeps one key per token):
         No slot for `key` before `seconds` from now (an upstream's Retry-After);
         a later hold already set stays.
     usage(key, *, limit, window) -> Usage
-        Slots taken in the window ending now (later ones included), and the
-        seconds a call admitted now would wait; takes nothing.
+        Slots taken in the window ending now (later ones included), the
+        seconds a call admitted now would wait, and those a hold still has to
+        run; takes nothing.
 
 Change feeds, one per stream; each key keeps only its latest value, so a
 stream holds at most one entry per key:

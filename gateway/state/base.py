@@ -26,10 +26,12 @@ class Admission:
 @dataclass(frozen=True, slots=True)
 class Usage:
     """A budget key's slots taken in the window that ends now (those taken for
-    later count too), and the seconds a call admitted now would wait."""
+    later count too), the seconds a call admitted now would wait, and the
+    seconds a hold still keeps every call back (0 without one)."""
 
     calls: int
     wait: float
+    held_for: float = 0.0
 
 
 class State(Protocol):

@@ -88,7 +88,8 @@ class MemoryState:
             nth_latest=times[-limit] if len(times) >= limit else None,
             window=window,
         )
-        return Usage(calls=len(times), wait=slot - now)
+        held_for = max(0.0, self._holds.get(key, 0.0) - now)
+        return Usage(calls=len(times), wait=slot - now, held_for=held_for)
 
     def _sweep(self, now: float) -> None:
         self._until_sweep = _SWEEP_EVERY

@@ -134,7 +134,12 @@ class SqliteState:
             calls = db.execute(
                 "SELECT count(*) FROM budget_calls WHERE key = ? AND at > ?", (key, now - window)
             ).fetchone()[0]
-            return Usage(calls=calls, wait=_next_slot(db, key, now, limit, window) - now)
+            held = db.execute("SELECT until FROM budget_holds WHERE key = ?", (key,)).fetchone()
+            return Usage(
+                calls=calls,
+                wait=_next_slot(db, key, now, limit, window) - now,
+                held_for=0.0 if held is None else max(0.0, held[0] - now),
+            )
 
         return await self._inline(False, usage)
 

@@ -22,8 +22,9 @@ when they arrive: a call that waited behind the concurrency cap or the network
 would otherwise land in the same window as one admitted a whole window later.
 
 A 429 holds back every call of its token until its Retry-After (or
-RateLimit-Reset) has passed, for every request and process: the upstream has
-said the budget it keeps is spent, whatever this one says.
+RateLimit-Reset) has passed, for every request and process, calls already
+waiting for a slot included: the upstream has said the budget it keeps is
+spent, whatever this one says.
 
 Keys are HMACs of the token with the state's salt (`gateway.state.KeyHasher`).
 """
@@ -109,24 +110,35 @@ class CallBudget:
 
     async def acquire(self, token: str, *, max_wait: float) -> None:
         """Take a slot for one call with `token`, waiting for it when it is at most
-        `max_wait` seconds away; otherwise raise RateLimited, having taken nothing."""
+        `max_wait` seconds away; otherwise raise RateLimited, having taken nothing.
+        Also RateLimited when a hold began while the call waited."""
         admission = await self._state.admit(
             self._key(token), limit=self.rate.calls, window=self.window, max_wait=max_wait
         )
         if not admission.admitted:
             self._refusals.inc()
-            retry_after = math.ceil(admission.delay * 1000) / 1000
-            raise RateLimited(
-                f"The {self.upstream} call budget of this token is spent; "
-                f"retry after {retry_after:g} seconds.",
-                upstream=self.upstream,
-                status=None,
-                retry_after=retry_after,
-            )
+            raise self._refusal(admission.delay)
         self._admitted.inc()
-        if admission.delay > 0:
-            self._waits.inc()
-            await self._sleep(admission.delay)
+        if admission.delay <= 0:
+            return
+        self._waits.inc()
+        await self._sleep(admission.delay)
+        # A 429 that came while this call waited holds it back too: the slot it took
+        # is left unused rather than the upstream's word ignored.
+        usage = await self._state.usage(self._key(token), limit=self.rate.calls, window=self.window)
+        if usage.held_for > 0:
+            self._refusals.inc()
+            raise self._refusal(usage.held_for)
+
+    def _refusal(self, seconds: float) -> RateLimited:
+        retry_after = math.ceil(seconds * 1000) / 1000
+        return RateLimited(
+            f"The {self.upstream} call budget of this token is spent; "
+            f"retry after {retry_after:g} seconds.",
+            upstream=self.upstream,
+            status=None,
+            retry_after=retry_after,
+        )
 
     async def hold(self, token: str, seconds: float) -> None:
         """No call with `token` leaves for `seconds` (the upstream's Retry-After)."""

@@ -97,13 +97,13 @@ def test_a_hold_keeps_every_call_back_and_a_shorter_one_does_not_shorten_it(
         await state.hold("k", 5)
         refused = await state.admit("k", limit=100, window=10, max_wait=10)
         assert (refused.admitted, refused.delay) == (False, 30)
-        assert (await state.usage("k", limit=100, window=10)).wait == 30
+        assert await state.usage("k", limit=100, window=10) == Usage(0, wait=30, held_for=30)
         assert (await state.admit("other", limit=100, window=10, max_wait=0)).admitted
         clock.advance(30)
         assert await state.admit("k", limit=100, window=10, max_wait=0) == (
             await state.admit("k", limit=100, window=10, max_wait=0)
         )
-        assert (await state.usage("k", limit=100, window=10)).wait == 0
+        assert await state.usage("k", limit=100, window=10) == Usage(2, wait=0, held_for=0)
 
     backend.run(scenario)
 

@@ -401,3 +401,21 @@ def test_moneybird_calls_take_a_budget_unless_it_is_off(setting: str, budgeted: 
             return services.moneybird.budget is not None, services.monite.budget is not None
 
     assert asyncio.run(main()) == (budgeted, False)
+
+
+def test_a_429_while_a_call_waits_for_its_slot_holds_that_call_back() -> None:
+    async def main() -> None:
+        # given a call waiting for its slot, a second ahead
+        state = MemoryState()
+        budget = CallBudget(state, KeyHasher(b"s"), upstream="Moneybird", rate=Rate(1, 1))
+        await budget.acquire(TOKEN, max_wait=0)
+        waiting = asyncio.create_task(budget.acquire(TOKEN, max_wait=5))
+        await asyncio.sleep(0.1)
+        # when a call in flight meets a 429 meanwhile
+        await budget.hold(TOKEN, 10)
+        # then the waiting call does not leave when its slot comes
+        with pytest.raises(RateLimited) as caught:
+            await waiting
+        assert 9 < caught.value.retry_after <= 10
+
+    asyncio.run(main())
