@@ -797,3 +797,28 @@ def test_documents_hypothesis_graphql_draws_answer_alike(harness: Harness) -> No
         given(case=drawn_by_hypothesis_graphql)(lambda case: check(harness, case)),
         max(EXAMPLES // 4, 1),
     )
+
+
+LEFT_TO_GRAPHQL_CORE = [
+    "{ __schema { queryType { name } } }",
+    # Introspection beside plain fields: the whole operation goes to graphql-core.
+    f'{{ __type(name: "Contact") {{ name }} a1: contact(id: "{CONTACT_IDS[0]}") {{ id email }} }}',
+    f'mutation {{ a1: addContactNote(contactId: "{CONTACT_IDS[0]}", input: {{note: "Call back"}})'
+    " { note { id note todo } userErrors { field message code } } }",
+    'mutation { a1: createContact(input: {companyName: " "}) { contact { id }'
+    " userErrors { field message code } } }",
+]
+
+
+@pytest.mark.parametrize("text", LEFT_TO_GRAPHQL_CORE)
+def test_what_the_planner_leaves_runs_on_graphql_core_alike(harness: Harness, text: str) -> None:
+    case = _case(text)
+    assert _valid(text)
+    # A mutation changes the sandbox: each run starts from its seeded data.
+    harness.sandbox.reset()
+    reference = harness.run(StrawberryExecutor, case)
+    harness.sandbox.reset()
+    ours = harness.run(PlannedExecutor, case)
+    assert ours.comparable() == reference.comparable()
+    assert ours.ran_plan is False
+    assert orjson.loads(ours.data) is not None
