@@ -112,11 +112,13 @@ def serve_sandbox(
     log_limit: int,
     rate_limit: tuple[int, float] | None,
     webhook_retry_interval: float,
+    contacts: int = 300,
 ) -> int:
     from gateway.sandbox.app import create_sandbox_app
     from gateway.sandbox.state import SandboxState
 
     state = SandboxState(
+        contact_count=contacts,
         log_limit=log_limit,
         moneybird_rate_limit=rate_limit,
         moneybird_webhook_retry_interval=webhook_retry_interval,
@@ -136,6 +138,16 @@ def _rate_limit(text: str) -> tuple[int, float]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return (limit.requests, limit.seconds)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def schema_sdl() -> str:
@@ -178,6 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="wait before the first retry of a webhook push the receiver refused; "
         "retry n waits n times as long (60)",
     )
+    sandbox_parser.add_argument(
+        "--contacts",
+        type=_positive,
+        default=300,
+        metavar="N",
+        help="Moneybird contacts seeded in the administration (300)",
+    )
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         return serve_sandbox(
@@ -187,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.log_limit,
             args.rate_limit,
             args.webhook_retry_interval,
+            args.contacts,
         )
     if args.command == "serve":
         return serve(args.host, args.port, args.workers)

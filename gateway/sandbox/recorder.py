@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     status: int | None = None
+    # Epoch seconds at which the request arrived, as an upstream counts it against a
+    # rate limit; the log itself is in the order the answers were given.
+    received_at: float = 0.0
 
     def json(self) -> dict[str, Any]:
         return {
@@ -33,6 +37,7 @@ class RecordedRequest:
             "headers": self.headers,
             "body": self.body,
             "status": self.status,
+            "received_at": self.received_at,
         }
 
 
@@ -184,6 +189,7 @@ class Recorder:
             self.log.end()
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received_at = time.time()
         body = b""
         more = True
         while more:
@@ -231,6 +237,7 @@ class Recorder:
                 headers=headers,
                 body=_parse(body),
                 status=status_seen[0] if status_seen else None,
+                received_at=received_at,
             )
         )
 
