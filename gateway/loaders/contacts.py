@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from aiodataloader import DataLoader
 
 from gateway.ids import upstream_key
+from gateway.loaders.detached import DetachedLoader, detached
 from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage
 
 Contact = dict[str, Any]
@@ -47,7 +48,18 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class ContactByIdLoader(DataLoader[str, Contact | None]):
+async def _in_turn(futures: list[asyncio.Future[Contact | None]]) -> list[Contact | None]:
+    try:
+        return [await future for future in futures]
+    except BaseException:
+        # A failed batch fails all its keys; the ones not awaited are retrieved
+        # here, as gather would, rather than logged as never retrieved.
+        for future in futures:
+            future.add_done_callback(_retrieve)
+        raise
+
+
+class ContactByIdLoader(DetachedLoader[str, Contact | None]):
     """Keys are canonical Moneybird ids (see `gateway.ids.moneybird_id`).
 
     aiodataloader splits a tick's keys into batches of `max_batch_size` and
@@ -81,15 +93,14 @@ class ContactByIdLoader(DataLoader[str, Contact | None]):
         """`load_many` without `asyncio.gather`: a batch settles all its keys at once,
         so after the first wait the rest are ready, and gathering a hundred futures
         would cost about as much again as loading them."""
-        futures = [self.load(key) for key in keys]
-        try:
-            return [await future for future in futures]
-        except BaseException:
-            # A failed batch fails all its keys; the ones not awaited are retrieved
-            # here, as gather would, rather than logged as never retrieved.
-            for future in futures:
-                future.add_done_callback(_retrieve)
-            raise
+        futures = [DataLoader.load(self, key) for key in keys]
+        if all(future.done() for future in futures):
+            return await _in_turn(futures)
+        # The keys' futures, which other fields may share, are awaited in a task of
+        # their own, and the caller awaits a detached future of that task: its
+        # cancellation reaches neither (gateway.loaders.detached). One detached
+        # future for all the keys, not one each: they cost more than the loading.
+        return await detached(asyncio.ensure_future(_in_turn(futures)))
 
     async def while_listing(
         self, listing: Awaitable[T], contacts_of: Callable[[T], list[Contact]]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiodataloader import DataLoader
-
+from gateway.loaders.detached import DetachedLoader
 from gateway.upstream.monite import ID_IN_BATCH_SIZE, MoniteClient
 
 Record = dict[str, Any]
 
 
-class CounterpartByIdLoader(DataLoader[str, Record | None]):
+class CounterpartByIdLoader(DetachedLoader[str, Record | None]):
     """Keys are canonical UUIDs; up to 100 a call as `id__in=..&id__in=..`."""
 
     max_batch_size = ID_IN_BATCH_SIZE
@@ -33,7 +32,7 @@ class CounterpartByIdLoader(DataLoader[str, Record | None]):
                 self.clear(key).prime(key, counterpart)
 
 
-class ContactsByCounterpartLoader(DataLoader[str, list[Record]]):
+class ContactsByCounterpartLoader(DetachedLoader[str, list[Record]]):
     """One `GET /counterparts/{id}/contacts` per distinct counterpart, all concurrently
     (bounded by the upstream's concurrency cap)."""
 
