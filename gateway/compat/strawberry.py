@@ -8,12 +8,17 @@
 - The awaitable check Strawberry passes to graphql-core.
 - The fields of a Strawberry type with their types (`field_shapes`): the upstream
   views are derived from them, so that each type's fields are declared once.
+- The `is_type_of` Strawberry gives every type that implements an interface
+  (`ignores_info`): it checks the value's class and never reads the resolve
+  info, so the planned executor calls it without building one per object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
+from types import CodeType
 from typing import Any, TypeGuard
 
 import strawberry
@@ -23,7 +28,14 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 
-__all__ = ["FieldShape", "StrawberryExecutor", "field_shapes", "graphql_schema", "is_awaitable"]
+__all__ = [
+    "FieldShape",
+    "StrawberryExecutor",
+    "field_shapes",
+    "graphql_schema",
+    "ignores_info",
+    "is_awaitable",
+]
 
 StrawberryExecutor = StrawberryGraphQLCoreExecutionContext
 
@@ -72,3 +84,38 @@ def field_shapes(cls: type) -> list[FieldShape]:
             FieldShape(field.python_name, field.base_resolver is not None, nullable, is_list, type_)
         )
     return shapes
+
+
+def ignores_info(is_type_of: Callable[..., Any]) -> bool:
+    """Whether `is_type_of` is the one Strawberry makes for a type that implements
+    an interface: an isinstance check of the value (or of the type a
+    `strawberry.cast` gave it) that reads nothing of the resolve info and
+    returns a bool, never an awaitable."""
+    return getattr(is_type_of, "__code__", None) is _strawberry_is_type_of()
+
+
+@strawberry.interface(name="CompatProbe")
+class _Probe:
+    name: str
+
+
+@strawberry.type(name="CompatProbed")
+class _Probed(_Probe):
+    pass
+
+
+@strawberry.type
+class _ProbeQuery:
+    probed: _Probed
+
+
+@cache
+def _strawberry_is_type_of() -> CodeType:
+    """The code of Strawberry's own `is_type_of`, taken from a schema built for
+    the purpose: each type's check is a closure over that one code object."""
+    built = graphql_schema(strawberry.Schema(query=_ProbeQuery))
+    is_type_of = getattr(built.get_type("CompatProbed"), "is_type_of", None)
+    if is_type_of is None:  # pragma: no cover - fails the compat test on an upgrade
+        raise RuntimeError("Strawberry no longer gives interface implementations is_type_of")
+    code: CodeType = is_type_of.__code__
+    return code

@@ -11,6 +11,13 @@ Plans use graphql-core's own field collection, argument coercion and error
 locating; the planner gives up (a plan of None) on what it does not cover, and
 the caller falls back to graphql-core's executor.
 
+A type with `is_type_of` (Strawberry gives one to every type that implements
+an interface) has each of its objects checked before its fields run, as
+graphql-core's value completion does: a value that is not of the type is the
+field's error. Strawberry's own check reads only the value's class, so it is
+called without a resolve info; any other is called with the info graphql-core
+would pass, and may answer with an awaitable.
+
 Collecting fields can fail: `@include(if: $v)` with `$v: Boolean = true` sent
 as an explicit null is a valid document whose directive argument does not
 coerce. graphql-core collects a sub-selection only when it completes an object
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +67,10 @@ from graphql.execution.collect_fields import (
     collect_subfields,
 )
 from graphql.execution.values import VariableValues
-from graphql.pyutils import Undefined
+from graphql.pyutils import Path, Undefined
+
+from gateway.compat.graphql_core import invalid_return_type_error
+from gateway.compat.strawberry import ignores_info
 
 if TYPE_CHECKING:
     from gateway.execution.executor import PlannedExecutor
@@ -71,6 +81,11 @@ Completer = Callable[["PlannedExecutor", Any, Any], Any]
 
 _STRAWBERRY_FIELD = "strawberry-definition"
 _TYPENAME = "__typename"
+
+
+# A type's check of the values completed as it: (executor, value, path) -> None,
+# an awaitable when the check is one, or raises the field's error.
+TypeCheck = Callable[["PlannedExecutor", Any, Any], Any]
 
 
 class Unsupported(Exception):
@@ -148,8 +163,6 @@ class _Planner:
     def object_plan(
         self, object_type: GraphQLObjectType, grouped: dict[str, FieldDetailsList]
     ) -> ObjectPlan:
-        if object_type.is_type_of is not None:
-            raise Unsupported("types that check their values")
         return ObjectPlan(
             object_type.name,
             tuple(self.field_plan(object_type, key, details) for key, details in grouped.items()),
@@ -189,16 +202,18 @@ class _Planner:
         parent_type: GraphQLObjectType,
         field_name: str,
         details: FieldDetailsList,
+        lists: int = 0,
     ) -> Completer:
+        """Completes values of `return_type`, found `lists` list levels below the field."""
+        field_def = self.schema.get_field(parent_type, field_name)
+        assert field_def is not None
         if isinstance(return_type, GraphQLNonNull):
-            inner = self.completer(return_type.of_type, parent_type, field_name, details)
+            inner = self.completer(return_type.of_type, parent_type, field_name, details, lists)
             message = f"Cannot return null for non-nullable field {parent_type}.{field_name}."
             return _non_null(inner, message)
         if isinstance(return_type, GraphQLList):
             item_type = return_type.of_type
-            item = self.completer(item_type, parent_type, field_name, details)
-            field_def = self.schema.get_field(parent_type, field_name)
-            assert field_def is not None
+            item = self.completer(item_type, parent_type, field_name, details, lists + 1)
             return _list(
                 item,
                 item_non_null=is_non_null_type(item_type),
@@ -230,12 +245,60 @@ class _Planner:
                     self.hide_suggestions,
                 ).grouped_field_set
 
+            check = _type_check(object_type, field_def, parent_type, details, lists)
             try:
                 grouped = collect()
             except GraphQLError:
-                return _uncollectable(collect)
-            return _object(self.object_plan(object_type, grouped))
+                return _uncollectable(collect, check)
+            return _object(self.object_plan(object_type, grouped), check)
         raise Unsupported(f"abstract type {return_type}")
+
+
+def _type_check(
+    object_type: GraphQLObjectType,
+    field_def: GraphQLField,
+    parent_type: GraphQLObjectType,
+    details: FieldDetailsList,
+    lists: int,
+) -> TypeCheck | None:
+    """The check of `object_type`'s `is_type_of`, for values of the field
+    `field_def`; None for a type without one."""
+    is_type_of = object_type.is_type_of
+    if is_type_of is None:
+        return None
+
+    def refuse(value: Any) -> GraphQLError:
+        return invalid_return_type_error(object_type, value, details)
+
+    if ignores_info(is_type_of):
+
+        def check_class(_executor: PlannedExecutor, value: Any, _path: Any) -> None:
+            if not is_type_of(value, None):  # type: ignore[arg-type]
+                raise refuse(value)
+
+        return check_class
+
+    nodes = [detail.node for detail in details]
+
+    def check(executor: PlannedExecutor, value: Any, path: Path) -> Any:
+        # graphql-core passes the field's resolve info, also to the items of a list.
+        field_path = path
+        for _ in range(lists):
+            field_path = field_path.prev  # type: ignore[assignment]
+        info = executor.build_resolve_info(field_def, nodes, parent_type, field_path)
+        verdict = is_type_of(value, info)
+        if executor.is_awaitable(verdict):
+            return _awaited_check(verdict, refuse, value)
+        if not verdict:
+            raise refuse(value)
+        return None
+
+    return check
+
+
+async def _awaited_check(verdict: Any, refuse: Callable[[Any], GraphQLError], value: Any) -> None:
+    if not await verdict:
+        raise refuse(value)
 
 
 def _unwrap_non_null(type_: GraphQLOutputType) -> GraphQLOutputType:
@@ -344,30 +407,66 @@ def _leaf(leaf_type: Any) -> Completer:
     return complete_leaf
 
 
-def _object(plan: ObjectPlan) -> Completer:
-    def complete_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+def _object(plan: ObjectPlan, check: TypeCheck | None) -> Completer:
+    if check is None:
+
+        def complete_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Exception):
+                raise value
+            return executor.execute_object(plan, value, path)
+
+        return complete_object
+
+    def complete_checked_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, Exception):
             raise value
+        checking = check(executor, value, path)
+        if checking is not None:
+            return _object_after(checking, executor, plan, value, path)
         return executor.execute_object(plan, value, path)
 
-    return complete_object
+    return complete_checked_object
 
 
-def _uncollectable(collect: Callable[[], Any]) -> Completer:
+async def _object_after(
+    checking: Awaitable[None], executor: PlannedExecutor, plan: ObjectPlan, value: Any, path: Any
+) -> Any:
+    """An object whose type's check is awaitable: its fields run once the check passed."""
+    await checking
+    completed = executor.execute_object(plan, value, path)
+    if executor.is_pending(completed):
+        completed = await completed
+    return completed
+
+
+def _uncollectable(collect: Callable[[], Any], check: TypeCheck | None) -> Completer:
     """An object type whose sub-selection does not collect: each object completed
-    there raises the error collecting it raises (a fresh one, as graphql-core's)."""
+    there raises the error collecting it raises (a fresh one, as graphql-core's),
+    once the type's check, if it has one, passed."""
 
-    def complete_uncollectable(_executor: PlannedExecutor, value: Any, _path: Any) -> Any:
+    def complete_uncollectable(executor: PlannedExecutor, value: Any, path: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, Exception):
             raise value
+        if check is not None:
+            checking = check(executor, value, path)
+            if checking is not None:
+                return _collect_after(checking, collect)
         collect()
         raise AssertionError("the sub-selection collected after all")  # pragma: no cover
 
     return complete_uncollectable
+
+
+async def _collect_after(checking: Awaitable[None], collect: Callable[[], Any]) -> Any:
+    await checking
+    collect()
+    raise AssertionError("the sub-selection collected after all")  # pragma: no cover
 
 
 def _list(

@@ -6,7 +6,9 @@ paths, locations and extensions. The schema is built for the comparison: nulls
 where the type forbids them, failing resolvers sync and async, lists of both,
 fragments, @skip/@include (with variables sent as null over a default),
 arguments from variables and defaults, enums and custom scalars, async
-iterables, and siblings that settle at different times.
+iterables, siblings that settle at different times, and types that check their
+values (`is_type_of`: Strawberry's own, and checks of their own, sync and async,
+that read the resolve info).
 
 tests/execution/test_differential.py does the same on the gateway's own schema
 with documents and upstream faults drawn by hypothesis.
@@ -48,6 +50,32 @@ class Named:
 @strawberry.type
 class Pet(Named):
     legs: int
+
+
+@strawberry.type
+class Cat(Named):
+    """A check of its own that reads the info: a cat is refused in a field whose
+    response key starts with "no". graphql-core passes the field's info, to the
+    items of a list too."""
+
+    lives: int
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        key = info.path.key
+        return isinstance(obj, Cat) and not (isinstance(key, str) and key.startswith("no"))
+
+
+@strawberry.type
+class Dog(Named):
+    """An asynchronous check: a dog without a name is refused."""
+
+    good: bool
+
+    @classmethod
+    async def is_type_of(cls, obj: Any, info: Info) -> bool:
+        await asyncio.sleep(0)
+        return isinstance(obj, Dog) and bool(obj.name)
 
 
 @strawberry.type
@@ -226,6 +254,39 @@ class Query:
         return [Pet(name="Rex", legs=4)]
 
     @strawberry.field
+    def pet(self) -> Pet:
+        return Pet(name="Rex", legs=4)
+
+    @strawberry.field
+    def wrong_pet(self) -> Pet | None:
+        return _items(1)[0]  # type: ignore[return-value]
+
+    @strawberry.field
+    def some_pets(self) -> list[Pet | None]:
+        return [Pet(name="Rex", legs=4), _items(1)[0], Pet(name="Tom", legs=3)]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict_pets(self) -> list[Pet]:
+        return [Pet(name="Rex", legs=4), _items(1)[0]]  # type: ignore[list-item]
+
+    @strawberry.field
+    def cats(self, count: int = 2) -> list[list[Cat | None]]:
+        return [[Cat(name=f"Cat {n}", lives=9) for n in range(count)]]
+
+    @strawberry.field
+    def cat(self) -> Cat | None:
+        return Cat(name="Felix", lives=9)
+
+    @strawberry.field
+    def dogs(self) -> list[Dog | None]:
+        return [Dog(name="Rex", good=True), Dog(name="", good=False)]
+
+    @strawberry.field
+    async def later_dog(self) -> Dog | None:
+        await asyncio.sleep(0)
+        return Dog(name="Laika", good=True)
+
+    @strawberry.field
     def holder(self) -> Holder | None:
         return Holder()
 
@@ -251,7 +312,10 @@ class Mutation:
 
 def _schema(execution_context_class: Any) -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query, mutation=Mutation, types=[Pet], execution_context_class=execution_context_class
+        query=Query,
+        mutation=Mutation,
+        types=[Pet, Cat, Dog],
+        execution_context_class=execution_context_class,
     )
 
 
@@ -359,6 +423,28 @@ PLANNABLE: list[tuple[str, str, dict[str, Any]]] = [
         {},
     ),
     ("a list given as an async iterable", "{ streamed(count: 3) { id later } }", {}),
+    (
+        "types with Strawberry's check, passed and refused",
+        "{ pet { name legs } wrongPet { name } somePets { name } mood }",
+        {},
+    ),
+    ("Strawberry's check refusing an item of a non-null list", "{ strictPets { name } mood }", {}),
+    (
+        "a check of its own that reads the field's info, in nested lists",
+        "{ cats { name lives } noCats: cats(count: 1) { name } cat { name } noCat: cat { name } }",
+        {},
+    ),
+    (
+        "an asynchronous check, passed and refused, after an async resolver",
+        "{ dogs { name good } laterDog { name } mood }",
+        {},
+    ),
+    (
+        "a check before a sub-selection that does not collect",
+        "query($v: Boolean = true) { wrongPet { name @include(if: $v) }"
+        " dogs { good @skip(if: $v) } noCat: cat { name @skip(if: $v) } mood }",
+        {"v": None},
+    ),
 ]
 
 FALLBACK: list[tuple[str, str, dict[str, Any]]] = [
