@@ -63,6 +63,16 @@ UPSTREAM_REUSED = Counter(
     ["upstream", "how"],
     registry=REGISTRY,
 )
+STATE_DEGRADED = Gauge(
+    "gateway_state_degraded",
+    "1 while this process cannot reach the shared state (Redis) and goes on alone",
+    registry=REGISTRY,
+)
+STATE_FALLBACKS = Counter(
+    "gateway_state_fallbacks",
+    "Operations on the shared state this process answered alone, Redis being unreachable",
+    registry=REGISTRY,
+)
 BREAKER_STATE = Gauge(
     "gateway_upstream_breaker_state",
     "Circuit breaker state: 0 closed, 1 open, 2 half-open",

@@ -1,12 +1,15 @@
 """Coordination state shared by the processes of one gateway.
 
-One interface (`State`), two backends: `MemoryState` for a gateway that runs
+One interface (`State`), three backends: `MemoryState` for a gateway that runs
 as one process, `SqliteState` (one SQLite file in WAL mode) for the worker
-processes of one host; `gateway serve` with several workers creates the file
-in a run directory and names it in GATEWAY_STATE_PATH. Every method is async
-and atomic across the processes that share the state, so a backend for several
-hosts can implement the same interface. Times are the state's clock
-(`time.time`, shared by the processes of a host); durations are seconds.
+processes of one host, and `RedisState` for replicas on several hosts
+(GATEWAY_REDIS_URL). `gateway serve` with several workers and no Redis creates
+the SQLite file in a run directory and names it in GATEWAY_STATE_PATH. Redis
+comes wrapped in `FallbackState`, which answers from the process's memory while
+Redis cannot be reached, so that Redis trouble never fails a request. Every
+method is async and atomic across the processes that share the state. Times are
+the state's clock (`time.time`, shared by the processes of a host; Redis's own
+for Redis); durations are seconds.
 
 Call admission (`gateway.upstream.budget` keeps one key per token):
 
@@ -54,7 +57,10 @@ Leases, so that one process at a time does a job:
 Small values (a salt, a stream's metadata):
 
     get(key) -> bytes | None
-    put(key, value: bytes | None)        None deletes
+    put(key, value: bytes | None, *, ttl=None)
+                                         None deletes; with `ttl`, the value may
+                                         be gone `ttl` seconds after it was put
+                                         (SQLite keeps it for the run)
     put_if_absent(key, value) -> bytes   the value now stored: `value`, or the
                                          one another process stored first
 
@@ -66,18 +72,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.state.base import Admission, Change, State, Usage
+from gateway.state.fallback import FallbackState
 from gateway.state.keys import KeyHasher
 from gateway.state.memory import MemoryState
+from gateway.state.redis import RedisState
 from gateway.state.sqlite import SqliteState, StateBusy
 
 __all__ = [
     "Admission",
     "Change",
+    "FallbackState",
     "KeyHasher",
     "MemoryState",
+    "RedisConfig",
+    "RedisState",
     "SqliteState",
     "State",
     "StateBusy",
@@ -86,11 +98,40 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class RedisConfig:
+    """Where the replicas share their state, and how this process goes on without it."""
+
+    url: str
+    prefix: str = "gateway:"
+    # Seconds a command may take, connecting included, before the process goes on alone.
+    timeout: float = 0.25
+    # Seconds between attempts to reach Redis again.
+    retry_every: float = 1.0
+    # Seconds a feed stays after its last change.
+    idle_ttl: float = 604_800.0
+    # Processes sharing the state (replicas times workers): while alone, each keeps
+    # to this share of a call budget.
+    processes: int = 1
+
+
 @asynccontextmanager
-async def open_state(path: Path | None) -> AsyncIterator[State]:
-    """The state in the SQLite file at `path` (created if missing), or in memory
-    when `path` is None; closed on exit."""
-    state: State = MemoryState() if path is None else SqliteState(path)
+async def open_state(
+    path: Path | None, *, redis: RedisConfig | None = None
+) -> AsyncIterator[State]:
+    """The state in Redis when configured (this process's memory standing in while
+    it cannot be reached), else in the SQLite file at `path` (created if missing),
+    else in memory; closed on exit."""
+    state: State
+    if redis is not None:
+        shared = RedisState.from_url(
+            redis.url, timeout=redis.timeout, prefix=redis.prefix, idle_ttl=redis.idle_ttl
+        )
+        state = FallbackState(shared, processes=redis.processes, retry_every=redis.retry_every)
+    elif path is not None:
+        state = SqliteState(path)
+    else:
+        state = MemoryState()
     try:
         yield state
     finally:

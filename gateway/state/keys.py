@@ -12,6 +12,7 @@ import hmac
 import secrets
 
 from gateway.state.base import State
+from gateway.state.fallback import FallbackState
 
 SALT_KEY = "gateway.salt"
 
@@ -22,8 +23,16 @@ class KeyHasher:
 
     @classmethod
     async def for_state(cls, state: State) -> KeyHasher:
-        """The hasher of `state`: its salt, drawn by whichever process asks first."""
-        return cls(await state.put_if_absent(SALT_KEY, secrets.token_bytes(32)))
+        """The hasher of `state`: its salt, drawn by whichever process asks first.
+        A process that drew its own while Redis was unreachable takes the shared
+        one when Redis is back (`FallbackState.watch`)."""
+        hasher = cls(await state.put_if_absent(SALT_KEY, secrets.token_bytes(32)))
+        if isinstance(state, FallbackState):
+            state.watch(SALT_KEY, hasher._use_salt)
+        return hasher
+
+    def _use_salt(self, salt: bytes) -> None:
+        self._salt = salt
 
     def key(self, *parts: str) -> str:
         """A hex key for `parts` (a token, or a token with the id it is used with).

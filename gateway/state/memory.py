@@ -38,6 +38,8 @@ class MemoryState:
         self._streams: dict[str, _Stream] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._values: dict[str, bytes] = {}
+        # When values put with a ttl may go.
+        self._expires: dict[str, float] = {}
         self._until_sweep = _SWEEP_EVERY
 
     # Call admission
@@ -72,6 +74,17 @@ class MemoryState:
         times.append(slot)
         return Admission(admitted=True, delay=delay)
 
+    async def record(self, key: str, slots: Iterable[float], *, window: float) -> None:
+        """Count `slots` as taken: slots taken elsewhere, which calls admitted here
+        must leave room for (`gateway.state.fallback`)."""
+        now = self._clock()
+        log = self._calls.get(key)
+        if log is None:
+            log = self._calls[key] = _CallLog(window)
+        log.times = deque(sorted([*log.times, *(at for at in slots if at > now - window)]))
+        if not log.times:
+            del self._calls[key]
+
     async def hold(self, key: str, seconds: float) -> None:
         until = self._clock() + seconds
         if until > self._holds.get(key, 0.0):
@@ -97,6 +110,9 @@ class MemoryState:
             del self._calls[key]
         for key in [k for k, until in self._holds.items() if until <= now]:
             del self._holds[key]
+        for key in [k for k, until in self._expires.items() if until <= now]:
+            del self._expires[key]
+            self._values.pop(key, None)
 
     # Change feeds
 
@@ -151,16 +167,30 @@ class MemoryState:
     # Small values
 
     async def get(self, key: str) -> bytes | None:
+        until = self._expires.get(key)
+        if until is not None and until <= self._clock():
+            del self._expires[key]
+            self._values.pop(key, None)
         return self._values.get(key)
 
-    async def put(self, key: str, value: bytes | None) -> None:
+    async def put(self, key: str, value: bytes | None, *, ttl: float | None = None) -> None:
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._sweep(self._clock())
+        self._expires.pop(key, None)
         if value is None:
             self._values.pop(key, None)
-        else:
-            self._values[key] = value
+            return
+        self._values[key] = value
+        if ttl is not None:
+            self._expires[key] = self._clock() + ttl
 
     async def put_if_absent(self, key: str, value: bytes) -> bytes:
-        return self._values.setdefault(key, value)
+        current = await self.get(key)
+        if current is not None:
+            return current
+        self._values[key] = value
+        return value
 
     async def aclose(self) -> None:
         return None

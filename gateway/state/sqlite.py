@@ -201,7 +201,9 @@ class SqliteState:
 
         return await self._inline(False, get)
 
-    async def put(self, key: str, value: bytes | None) -> None:
+    async def put(self, key: str, value: bytes | None, *, ttl: float | None = None) -> None:
+        # A `ttl` bounds what a long-lived shared state keeps; this file lives as long
+        # as the run of `gateway serve` that made it, so values stay for the run.
         def put(db: sqlite3.Connection) -> None:
             if value is None:
                 db.execute("DELETE FROM kv WHERE key = ?", (key,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from gateway.state import KeyHasher, State, Usage
@@ -258,5 +259,22 @@ def test_hashed_keys_never_hold_the_secret(backend: Backend) -> None:
 
     key, with_entity, joined = backend.run(scenario)
     assert with_entity != joined
-    # a state of its own draws a salt of its own (a SQLite file keeps its salt)
-    assert (backend.run(scenario)[0] == key) == (backend.kind == "sqlite")
+    # a state of its own draws a salt of its own (a SQLite file or a Redis prefix keeps it)
+    assert (backend.run(scenario)[0] == key) == (backend.kind != "memory")
+
+
+def test_a_value_put_with_a_ttl_may_go_after_it(backend: Backend) -> None:
+    async def scenario(state: State, clock: FakeClock) -> None:
+        await state.put("short", b"1", ttl=0.05)
+        await state.put("long", b"1", ttl=60)
+        # the fake clock for the memory, the real one for Redis
+        clock.advance(0.1)
+        await asyncio.sleep(0.1)
+        # a file that lives as long as the run keeps what it was given for the run
+        assert (await state.get("short") is None) == (backend.kind != "sqlite")
+        assert await state.get("long") == b"1"
+        await state.put("long", b"2")
+        clock.advance(60)
+        assert await state.get("long") == b"2"
+
+    backend.run(scenario)
