@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_cli import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INSIDE = "GATEWAY_TEST_INSIDE_FRESH_CLONE"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from typing import Any
@@ -13,35 +10,19 @@ from typing import Any
 import httpx
 
 from gateway.sandbox.state import SandboxState
-from tests.test_cli import free_port
+from tests.servers import gateway_serve
 
 
 def test_sigterm_lets_requests_in_flight_finish(sandbox: SandboxState, sandbox_url: str) -> None:
     # given a warmed-up gateway in front of a sandbox that takes 1 s to answer
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MONEYBIRD_", "MONITE_"))}
-    env |= {
+    env = {
         "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
         "MONITE_BASE_URL": f"{sandbox_url}/monite",
         "MONEYBIRD_ADMINISTRATION_ID": "123456789",
         "GATEWAY_LOG_LEVEL": "warning",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "gateway did not start"
-                time.sleep(0.1)
+    with gateway_serve(env, ready="/healthz") as served:
+        url, process = served.url, served.process
         query = {"query": '{ contact(id: "1") { id } }'}
         # A first request pays the start-up costs the timings below must not include.
         httpx.post(f"{url}/graphql", json=query, headers={"X-Moneybird-Token": "t"}, timeout=10)
@@ -76,7 +57,4 @@ def test_sigterm_lets_requests_in_flight_finish(sandbox: SandboxState, sandbox_u
         assert refused
         # uvicorn re-raises SIGTERM after a clean shutdown, as a process should
         assert process.wait(timeout=10) in (0, -signal.SIGTERM)
-    finally:
-        sandbox.faults["moneybird"].latency = 0
-        if process.poll() is None:
-            process.kill()
+    sandbox.faults["moneybird"].latency = 0

@@ -3,9 +3,6 @@ a webhook push that reaches one worker is seen through every worker."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ import pytest
 
 from gateway.sandbox.state import SandboxState
 from tests.conftest import calls
-from tests.servers import free_port
+from tests.servers import free_port, gateway_serve
 
 HEADERS = {"X-Moneybird-Token": "shared", "X-Monite-Token": "monite"}
 READ = "query($id: ID!) { contact(id: $id) { id city } counterparts(first: 1) { edges { node { id } } } }"
@@ -38,11 +35,6 @@ def workers(sandbox_url: str, sandbox: SandboxState, tmp_path: Path) -> Iterator
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MONEYBIRD_", "MONITE_", "GATEWAY_"))
-    }
-    env |= {
         "MONEYBIRD_BASE_URL": f"{sandbox_url}/moneybird",
         "MONITE_BASE_URL": f"{sandbox_url}/monite",
         "MONEYBIRD_ADMINISTRATION_ID": "123456789",
@@ -54,27 +46,8 @@ def workers(sandbox_url: str, sandbox: SandboxState, tmp_path: Path) -> Iterator
         "GATEWAY_LOG_LEVEL": "warning",
         "TMPDIR": str(tmp_path),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "gateway serve exited"
-            assert time.monotonic() < deadline, "gateway serve did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with gateway_serve(env, workers=2, port=port) as served:
+        yield served.url
 
 
 def test_the_workers_share_one_mirror(

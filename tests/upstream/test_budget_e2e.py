@@ -3,9 +3,6 @@ sandbox that notes when each call arrives, under more load than the budget allow
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,9 +18,8 @@ from gateway.app import create_app
 from gateway.sandbox.app import create_sandbox_app
 from gateway.sandbox.state import SandboxState
 from tests.conftest import gateway_settings
-from tests.servers import serve
+from tests.servers import gateway_serve, serve
 from tests.state.test_contract import most_in_any_window
-from tests.test_cli import free_port
 
 CONTACT = '{ contact(id: "%s") { id } }'
 
@@ -125,21 +121,21 @@ def outcome(body: dict[str, Any]) -> str:
 
 
 def test_the_budget_holds_whatever_the_load(sandbox: Sandbox) -> None:
-    # given a budget of 5 calls per 2 s and requests that may wait 1 s for a slot
-    settings = gateway_settings(sandbox.url, moneybird_budget="5/2", request_deadline=1.0)
+    # given a budget of 5 calls per 4 s and requests that may wait 2 s for a slot
+    settings = gateway_settings(sandbox.url, moneybird_budget="5/4", request_deadline=2.0)
     query = CONTACT % sandbox.contact_id()
     with serve(create_app(settings)) as url, httpx.Client() as client:
         # when eight clients send as fast as they are answered
         answers = hammer(lambda: post(url, query, "busy", client), clients=8, seconds=5)
-    # then no 2 s window saw more than 5 calls arrive
+    # then no 4 s window saw more than 5 calls arrive
     arrived = sandbox.arrivals.times("busy")
-    assert most_in_any_window(arrived, 2.0) <= 5
+    assert most_in_any_window(arrived, 4.0) <= 5
     # every request was answered or refused with retryAfter, and a refused one made no call
     outcomes = [outcome(body) for body in answers]
     assert outcomes.count("rate limited") > 0
     assert outcomes.count("answered") == len(arrived)
-    # and the budget was used: about 5 calls per 2 s over 5 s
-    assert len(arrived) >= 12
+    # and the budget was used: about 5 calls per 4 s over 5 s
+    assert len(arrived) >= 8
 
 
 def test_a_429_holds_its_token_back_while_others_call(sandbox: Sandbox) -> None:
@@ -179,13 +175,7 @@ def test_a_429_holds_its_token_back_while_others_call(sandbox: Sandbox) -> None:
 def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox, tmp_path: Path) -> None:
     # given gateway serve with two workers, a budget of 5 per 2 s, and Monite answers
     # kept a minute, so that each worker calls Monite once for the same read
-    port = free_port()
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MONEYBIRD_", "MONITE_", "GATEWAY_"))
-    }
-    env |= {
         "MONEYBIRD_BASE_URL": f"{sandbox.url}/moneybird",
         "MONITE_BASE_URL": f"{sandbox.url}/monite",
         "MONEYBIRD_ADMINISTRATION_ID": "123456789",
@@ -198,33 +188,14 @@ def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox, tmp_pat
         # where gateway serve makes its run directory
         "TMPDIR": str(tmp_path),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     query = (CONTACT % sandbox.contact_id()).rstrip(
         "}"
     ) + " counterparts(first: 1) { edges { node { id } } } }"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "gateway serve exited"
-            assert time.monotonic() < deadline, "gateway serve did not start"
-            time.sleep(0.1)
+    with gateway_serve(env, workers=2) as served:
+        url = served.url
         assert "state.sqlite3" in [path.name for path in tmp_path.glob("gateway-run-*/*")]
         # when clients send, each request on a connection of its own
         answers = hammer(lambda: post(url, query, "shared"), clients=8, seconds=5)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     # the run directory holding the workers' state went with them
     assert list(tmp_path.iterdir()) == []
     # then both workers served (each called Monite once for the same read)
