@@ -36,7 +36,7 @@ async def run_batch(
         concurrent.clear()
 
     for index, request in enumerate(requests):
-        if pipeline.operation_type(request) is OperationType.MUTATION:
+        if await pipeline.operation_type(request, context) is OperationType.MUTATION:
             await run_concurrent()
             results[index] = await pipeline.run(request, context)
         else:

@@ -64,18 +64,23 @@ def serve(host: str, port: int, workers: int | None) -> int:
         # Each worker builds its own app (and upstream clients) from the environment.
         target: Any = "gateway.app:create_production_app"
         options = {"factory": True, "workers": count}
-        if settings.state_path is None:
-            # The workers keep their shared state (call budgets) in a file of this run.
-            run_directory = Path(tempfile.mkdtemp(prefix="gateway-run-"))
-            state_path = run_directory / "state.sqlite3"
-            os.environ["GATEWAY_STATE_PATH"] = str(state_path)
+        if settings.redis_url is not None:
+            # The workers share Redis; each needs their number for its share of a call
+            # budget while Redis cannot be reached.
+            os.environ["GATEWAY_WORKERS"] = str(count)
         else:
-            state_path = settings.state_path
-        try:
-            asyncio.run(_prepare_state(state_path))
-        except (OSError, sqlite3.Error) as exc:
-            print(f"gateway: cannot open the state file {state_path}: {exc}", file=sys.stderr)
-            return 2
+            if settings.state_path is None:
+                # The workers keep their shared state (call budgets) in a file of this run.
+                run_directory = Path(tempfile.mkdtemp(prefix="gateway-run-"))
+                state_path = run_directory / "state.sqlite3"
+                os.environ["GATEWAY_STATE_PATH"] = str(state_path)
+            else:
+                state_path = settings.state_path
+            try:
+                asyncio.run(_prepare_state(state_path))
+            except (OSError, sqlite3.Error) as exc:
+                print(f"gateway: cannot open the state file {state_path}: {exc}", file=sys.stderr)
+                return 2
     else:
         # Imported here so that a multi-worker supervisor does not hold the app too.
         from gateway.app import create_app

@@ -20,8 +20,12 @@ Where the text comes from:
   persisted query manifest format or Relay's `{id: text}` map; its documents
   are the trusted ones;
 - the APQ store: texts clients registered with their hash, bounded by their
-  total size, least recently used leaving first. One per process: after a
-  restart, or on another worker, a client registers its text again.
+  total size, least recently used leaving first. One per process; with Redis
+  (GATEWAY_REDIS_URL) a registered text is also kept there, for GATEWAY_REDIS_TTL
+  seconds, and a hash this process does not know is looked up there, so that a
+  text registered through one replica runs through every other. Otherwise,
+  after a restart or on another worker, a client registers its text again, as
+  it does when Redis cannot be reached.
 
 With GATEWAY_TRUSTED_DOCUMENTS_ONLY a request runs only a manifest document,
 named by id or sent as the exact text; nothing is registered. A published
@@ -34,6 +38,7 @@ the documents cache, the limits, validation; the log line names the id.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +48,8 @@ from typing import Any, Literal
 import orjson
 from graphql import GraphQLError
 
+from gateway.state import State
+
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
@@ -51,6 +58,7 @@ PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
 
 APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 SHA256_PREFIX = "sha256:"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 Source = Literal["apq", "trusted"]
 
@@ -162,6 +170,31 @@ class APQStore:
         return len(self._texts)
 
 
+class SharedAPQStore:
+    """Registered texts in the state the replicas share, by hash: one text
+    registered through any replica runs through all of them. Each expires `ttl`
+    seconds after its registration; a client then registers it again."""
+
+    def __init__(self, state: State, *, ttl: float) -> None:
+        self._state = state
+        self._ttl = ttl
+
+    async def get(self, sha256: str) -> str | None:
+        value = await self._state.get(_shared_key(sha256))
+        if value is None:
+            return None
+        text = value.decode()
+        # What another process stored is checked as a client's registration is.
+        return text if sha256_hex(text) == sha256 else None
+
+    async def put(self, sha256: str, text: str) -> None:
+        await self._state.put(_shared_key(sha256), text.encode(), ttl=self._ttl)
+
+
+def _shared_key(sha256: str) -> str:
+    return f"apq:{sha256}"
+
+
 class PersistedQueries:
     """Finds the text of each request: sent, from the manifest or from the APQ store."""
 
@@ -197,10 +230,34 @@ class PersistedQueries:
         assert query is not None
         return self._text(query)
 
-    def register(self, found: Found) -> None:
-        """Keep a registered text, once it parsed and validated."""
-        if found.register is not None and self._store is not None:
-            self._store.put(found.register, found.text)
+    async def lookup(
+        self,
+        query: str | None,
+        document_id: str | None,
+        extensions: Mapping[str, Any] | None,
+        shared: SharedAPQStore | None = None,
+    ) -> Found | GraphQLError:
+        """`find`, then a hash this process has not seen registered looked up in
+        the `shared` store, and kept here when found."""
+        found = self.find(query, document_id, extensions)
+        if shared is None or self._store is None or not _not_found(found):
+            return found
+        digest = _registered_hash(document_id, extensions)
+        text = None if digest is None else await shared.get(digest)
+        if digest is None or text is None:
+            return found
+        self._store.put(digest, text)
+        return Found(text, "apq")
+
+    async def register(self, found: Found, shared: SharedAPQStore | None = None) -> None:
+        """Keep a registered text, once it parsed and validated; in the `shared`
+        store too, unless this process already had it."""
+        if found.register is None or self._store is None:
+            return
+        known = self._store.get(found.register) is not None
+        self._store.put(found.register, found.text)
+        if shared is not None and not known:
+            await shared.put(found.register, found.text)
 
     def _by_document_id(self, document_id: str) -> Found | GraphQLError:
         text = self._manifest.get(document_id)
@@ -260,3 +317,22 @@ class PersistedQueries:
         return GraphQLError(
             "PersistedQueryNotFound", extensions={"code": PERSISTED_QUERY_NOT_FOUND}
         )
+
+
+def _not_found(found: Found | GraphQLError) -> bool:
+    return isinstance(found, GraphQLError) and (found.extensions or {}).get("code") == (
+        PERSISTED_QUERY_NOT_FOUND
+    )
+
+
+def _registered_hash(document_id: str | None, extensions: Mapping[str, Any] | None) -> str | None:
+    """The SHA-256 a request names a registered text by: an APQ hash, or a
+    `sha256:` document id; None for anything that cannot be one."""
+    if document_id is not None:
+        digest = document_id.removeprefix(SHA256_PREFIX)
+        return (
+            digest if document_id.startswith(SHA256_PREFIX) and _SHA256.fullmatch(digest) else None
+        )
+    persisted = (extensions or {}).get("persistedQuery")
+    sha256 = persisted.get("sha256Hash") if isinstance(persisted, Mapping) else None
+    return sha256 if isinstance(sha256, str) and _SHA256.fullmatch(sha256) else None

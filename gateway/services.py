@@ -1,5 +1,6 @@
 """What lives as long as the app: settings, one pooled client per upstream, and
-the state shared with the other worker processes (call budgets).
+the state shared with the other processes of the gateway (call budgets, mirrors,
+and with Redis the registered persisted queries).
 
 Opened and closed by the app lifespan; every GraphQL request borrows them.
 """
@@ -11,8 +12,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from gateway.mirror.mirrors import Mirrors
+from gateway.persisted_queries import SharedAPQStore
 from gateway.settings import Settings
-from gateway.state import KeyHasher, MemoryState, State, open_state
+from gateway.state import KeyHasher, MemoryState, RedisConfig, State, open_state
 from gateway.upstream import moneybird, monite
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.budget import CallBudget
@@ -32,6 +34,23 @@ class Services:
     is_open: bool = True
     # Shared by the worker processes: Moneybird's call budgets (`moneybird.budget`).
     state: State = field(default_factory=MemoryState)
+    # Registered persisted queries shared by the replicas; None without Redis.
+    apq_shared: SharedAPQStore | None = None
+
+
+def redis_config(settings: Settings) -> RedisConfig | None:
+    """Redis as GATEWAY_REDIS_URL names it, None when it is not set."""
+    if settings.redis_url is None:
+        return None
+    return RedisConfig(
+        url=settings.redis_url.get_secret_value(),
+        prefix=settings.redis_prefix,
+        timeout=settings.redis_timeout,
+        retry_every=settings.redis_retry,
+        idle_ttl=settings.redis_ttl,
+        # `gateway serve` sets GATEWAY_WORKERS for its workers.
+        processes=settings.replicas * (settings.workers or 1),
+    )
 
 
 def open_mirrors(
@@ -87,7 +106,7 @@ async def open_services(
         )
 
     async with (
-        open_state(settings.state_path) as state,
+        open_state(settings.state_path, redis=redis_config(settings)) as state,
         open_transport(settings.http_transport, options) as moneybird_transport,
         open_transport(settings.http_transport, options) as monite_transport,
     ):
@@ -123,6 +142,13 @@ async def open_services(
                 ),
             ),
             mirrors=open_mirrors(settings, state, hasher, moneybird_budget),
+            apq_shared=(
+                SharedAPQStore(state, ttl=settings.redis_ttl)
+                if settings.redis_url is not None
+                and settings.apq
+                and not settings.trusted_documents_only
+                else None
+            ),
         )
         try:
             yield services

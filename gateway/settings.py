@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, HttpUrl, field_validator, model_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.credentials import CREDENTIAL_HEADERS
@@ -131,6 +131,44 @@ class Settings(BaseSettings):
         validation_alias=_env("GATEWAY_STATE_PATH"),
         description="SQLite file the worker processes share call budgets in; "
         "unset: in memory, or a run directory `gateway serve` makes for several workers",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("GATEWAY_REDIS_URL"),
+        description="redis:// or rediss:// URL of the Redis that replicas share budgets, "
+        "mirrors and persisted queries in; unset: memory, or SQLite for the workers of a host",
+    )
+    redis_prefix: str = Field(
+        default="gateway:",
+        min_length=1,
+        validation_alias=_env("GATEWAY_REDIS_PREFIX"),
+        description="prefix of every key the gateway keeps in Redis",
+    )
+    redis_timeout: float = Field(
+        default=0.25,
+        gt=0,
+        validation_alias=_env("GATEWAY_REDIS_TIMEOUT"),
+        description="seconds a Redis command may take before the process goes on alone",
+    )
+    redis_retry: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_REDIS_RETRY"),
+        description="seconds between attempts to reach Redis again while it cannot be reached",
+    )
+    redis_ttl: float = Field(
+        default=604_800.0,
+        gt=0,
+        validation_alias=_env("GATEWAY_REDIS_TTL"),
+        description="seconds a mirror's feed stays in Redis after its last change, and a "
+        "registered persisted query after its registration",
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=_env("GATEWAY_REPLICAS"),
+        description="gateway replicas sharing one Redis; while Redis cannot be reached, each "
+        "process keeps to the call budget divided by replicas times workers",
     )
     http_transport: str = Field(
         default="aiohttp",

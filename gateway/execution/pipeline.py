@@ -116,7 +116,10 @@ class Pipeline:
         """The result of one operation; raises OperationNotAllowed for an operation
         type outside `allowed`, before anything runs."""
         started = time.perf_counter()
-        found = self.persisted.find(request.query, request.document_id, request.extensions)
+        shared = context.services.apq_shared
+        found = await self.persisted.lookup(
+            request.query, request.document_id, request.extensions, shared
+        )
         operation: OperationDefinitionNode | None = None
         executor_name: str | None = None
         if isinstance(found, GraphQLError):
@@ -127,7 +130,7 @@ class Pipeline:
                 errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
                 result = GraphQLResult(None, errors, False)
             else:
-                self.persisted.register(found)
+                await self.persisted.register(found, shared)
                 chosen = _operation(document, request.operation_name)
                 if isinstance(chosen, GraphQLError):
                     errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
@@ -150,11 +153,15 @@ class Pipeline:
         )
         return result
 
-    def operation_type(self, request: GraphQLRequest) -> OperationType | None:
+    async def operation_type(
+        self, request: GraphQLRequest, context: RequestContext
+    ) -> OperationType | None:
         """The type of the operation `request` would run, None when it would stop
         before running; from the caches `run` fills, so that a batch can order
         its mutations before running anything."""
-        found = self.persisted.find(request.query, request.document_id, request.extensions)
+        found = await self.persisted.lookup(
+            request.query, request.document_id, request.extensions, context.services.apq_shared
+        )
         if isinstance(found, GraphQLError):
             return None
         document = self.documents.get(found.text)

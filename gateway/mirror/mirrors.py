@@ -188,7 +188,7 @@ class Mirrors:
                 raise
             logger.info("serving the mirror of an administration unsynced for want of budget")
             return
-        await self._state.put(acceptance, repr(time.time()).encode())
+        await self._state.put(acceptance, repr(time.time()).encode(), ttl=self._token_ttl)
 
     async def _sync(
         self, administration: str, entry: _Administration, client: MoneybirdClient
