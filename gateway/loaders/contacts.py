@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
@@ -114,6 +114,10 @@ class ContactByIdLoader(DetachedLoader[str, Contact | None]):
             return result
 
         future = asyncio.ensure_future(list_and_prime())
+        # A field cancelled before its listing started (a sibling failed first)
+        # leaves the call unstarted: close it rather than leave it unawaited.
+        if isinstance(listing, Coroutine):
+            future.add_done_callback(lambda _: listing.close())
         self._listings.add(future)
         try:
             return await future

@@ -88,3 +88,30 @@ def test_a_failed_batch_fails_the_load_and_leaves_no_unretrieved_futures(
     assert isinstance(result, UpstreamUnavailable)
     assert len(calls) == 3
     assert "never retrieved" not in caplog.text
+
+
+def test_a_listing_cancelled_before_it_started_is_closed_not_left_unawaited() -> None:
+    async def source() -> Any:
+        raise AssertionError("no batch runs here")
+
+    started: list[bool] = []
+
+    async def listing() -> list[dict[str, Any]]:
+        started.append(True)
+        return []
+
+    async def run() -> None:
+        loader = ContactByIdLoader(source)
+        call = listing()
+        waiting = asyncio.ensure_future(loader.while_listing(call, contacts_of=lambda c: c))
+        await asyncio.sleep(0)  # while_listing has made its task, which has not run yet
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0)
+        assert started == []
+        # closed: awaiting it now is an error, and it never warns as unawaited
+        with pytest.raises(RuntimeError, match="cannot reuse already awaited coroutine"):
+            await call
+
+    asyncio.run(run())
