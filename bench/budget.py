@@ -447,13 +447,15 @@ async def watcher(
         tally.watcher_requests += 1
         if "RATE_LIMITED" in _codes(body):
             tally.watcher_rate_limited += 1
-        for contact in (body.get("data") or {}).get("contactsByIds") or []:
-            if contact is None:
+        # In the order asked: the answer's ids need not be Moneybird's.
+        answered = (body.get("data") or {}).get("contactsByIds") or []
+        for contact_id, contact in zip(ids, answered, strict=False):
+            change = outside.pending.get(contact_id)
+            if contact is None or change is None:
                 continue
-            change = outside.pending.get(contact["id"])
-            if change is not None and int(contact["version"]) >= change.version:
+            if int(contact["version"]) >= change.version:
                 change.seen_after = arrived - change.made_at
-                del outside.pending[contact["id"]]
+                del outside.pending[contact_id]
 
 
 def _client(url: str, token: str) -> httpx.AsyncClient:
@@ -533,10 +535,13 @@ class Received:
     outside_too_many: int
 
 
-def received(sandbox_url: str, tokens: int, window: float) -> Received:
-    log = httpx.get(
+def received(sandbox_url: str, tokens: int, window: float, keep: Path) -> Received:
+    """What the sandbox's Moneybird received, from its request log (kept in `keep`)."""
+    answer = httpx.get(
         f"{sandbox_url}/_sandbox/requests", params={"upstream": "moneybird"}, timeout=60
-    ).json()
+    )
+    keep.write_bytes(answer.content)
+    log = answer.json()
     staff = {f"Bearer {token_of(n, tokens)}" for n in range(tokens)}
     ours = [entry for entry in log if entry["headers"].get("authorization") in staff]
     theirs = [
@@ -602,7 +607,9 @@ def run_mode(mode: Mode, seed: Seeded, args: argparse.Namespace, work: Path) -> 
         tally, outside = asyncio.run(drive(stack, seed, args))
         elapsed = time.monotonic() - started_at
         time.sleep(1)  # calls the last requests started reach the log
-        upstream = received(stack.sandbox_url, args.tokens, args.window)
+        upstream = received(
+            stack.sandbox_url, args.tokens, args.window, work / f"{mode.name}-moneybird-log.json"
+        )
     outcome = Outcome(mode, elapsed, tally, outside, upstream)
     report(outcome, args)
     return outcome
