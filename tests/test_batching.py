@@ -16,7 +16,7 @@ from tests.conftest import MONEYBIRD_HEADERS, MONITE_HEADERS
 
 CREDENTIALS = {**MONEYBIRD_HEADERS, **MONITE_HEADERS}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-CONTACT = "query Contact($id: ID!) { contact(id: $id) { id firstname } }"
+CONTACT = "query Contact($id: ID!) { contact(id: $id) { moneybirdId firstname } }"
 RENAME = (
     "mutation Rename($id: ID!, $name: String!) {"
     " updateContact(id: $id, input: { firstname: $name }) { contact { firstname } } }"
@@ -46,7 +46,7 @@ def test_a_batch_is_answered_in_order_with_one_upstream_call(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     results = response.json()
-    assert [result["data"]["contact"]["id"] for result in results] == ids
+    assert [result["data"]["contact"]["moneybirdId"] for result in results] == ids
     # and the operations shared the request's loaders: one upstream call for all five
     assert len(sandbox.requests("moneybird")) == 1
 
@@ -86,7 +86,7 @@ def test_one_failing_operation_leaves_the_others_their_answers(
     assert current.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
     for response in (legacy, current):
         first, broken, last = response.json()
-        assert first["data"]["contact"]["id"] == contact_id
+        assert first["data"]["contact"]["moneybirdId"] == contact_id
         assert "data" not in broken
         assert broken["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
         assert last == {"data": {"__typename": "Query"}}

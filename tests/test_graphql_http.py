@@ -97,10 +97,10 @@ def test_a_named_operation_among_several_runs(gateway_url: str, sandbox: Sandbox
     contact_id = next(iter(sandbox.moneybird.contacts))
     query = (
         "query A { counterparts(first: 1) { edges { node { id } } } }"
-        f' query B {{ contact(id: "{contact_id}") {{ id }} }}'
+        f' query B {{ contact(id: "{contact_id}") {{ moneybirdId }} }}'
     )
     body = post(gateway_url, {"query": query, "operationName": "B"}).json()
-    assert body == {"data": {"contact": {"id": contact_id}}}
+    assert body == {"data": {"contact": {"moneybirdId": contact_id}}}
     assert sandbox.requests("monite") == []
 
 
@@ -121,13 +121,13 @@ def test_a_query_over_get(gateway_url: str, sandbox: SandboxState) -> None:
     response = httpx.get(
         f"{gateway_url}/graphql",
         params={
-            "query": "query($id: ID!) { contact(id: $id) { id } }",
+            "query": "query($id: ID!) { contact(id: $id) { moneybirdId } }",
             "variables": orjson.dumps({"id": contact_id}).decode(),
         },
         headers={**CREDENTIALS, "accept": GRAPHQL_RESPONSE},
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"contact": {"id": contact_id}}}
+    assert response.json() == {"data": {"contact": {"moneybirdId": contact_id}}}
 
 
 @pytest.mark.parametrize(

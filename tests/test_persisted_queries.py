@@ -24,7 +24,7 @@ from tests.servers import serve
 
 CREDENTIALS = {**MONEYBIRD_HEADERS, **MONITE_HEADERS}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-CONTACT = "query Contact($id: ID!) { contact(id: $id) { id displayName } }"
+CONTACT = "query Contact($id: ID!) { contact(id: $id) { moneybirdId displayName } }"
 DELETE = "mutation Delete($id: ID!) { deleteContact(id: $id) { deletedId } }"
 TYPENAME = "query Typename { __typename }"
 
@@ -93,7 +93,7 @@ def test_an_unknown_hash_asks_for_the_text_then_the_hash_alone_runs(
     assert sandbox.requests() == []
     # when the client sends hash and text, the query runs and the text is kept
     both = post(fresh_url, {"query": CONTACT, "variables": variables, "extensions": apq(CONTACT)})
-    assert both.json()["data"]["contact"]["id"] == contact_id
+    assert both.json()["data"]["contact"]["moneybirdId"] == contact_id
     # then the hash alone runs it from now on, and the log line names it
     with caplog.at_level(logging.INFO, logger="gateway.requests"):
         alone = post(fresh_url, {"variables": variables, "extensions": apq(CONTACT)})
@@ -119,7 +119,7 @@ def test_apq_over_get(fresh_url: str, sandbox: SandboxState, contact_id: str) ->
     }
     assert code(get(fresh_url, params)) == "PERSISTED_QUERY_NOT_FOUND"
     registered = get(fresh_url, {**params, "query": CONTACT})
-    assert registered.json()["data"]["contact"]["id"] == contact_id
+    assert registered.json()["data"]["contact"]["moneybirdId"] == contact_id
     alone = get(fresh_url, params)
     assert alone.status_code == 200
     assert alone.json() == registered.json()
@@ -296,7 +296,7 @@ def test_a_trusted_document_runs(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="gateway.requests"):
         response = post(trusted_url, {**payload, "variables": {"id": contact_id}})
-    assert response.json()["data"]["contact"]["id"] == contact_id
+    assert response.json()["data"]["contact"]["moneybirdId"] == contact_id
     [record] = [r for r in caplog.records if r.name == "gateway.requests"]
     assert record.persisted == "trusted"
 
@@ -341,7 +341,7 @@ def test_relay_doc_id_from_a_relay_map(
         response = post(
             url, {"doc_id": "3be4abb81fa595e25eb725b2c6a87508", "variables": {"id": contact_id}}
         )
-        assert response.json()["data"]["contact"]["id"] == contact_id
+        assert response.json()["data"]["contact"]["moneybirdId"] == contact_id
         # without GATEWAY_TRUSTED_DOCUMENTS_ONLY other texts run too
         assert post(url, {"query": TYPENAME}).json() == {"data": {"__typename": "Query"}}
 

@@ -9,8 +9,9 @@
 - The fields of a Strawberry type with their types (`field_shapes`): the upstream
   views are derived from them, so that each type's fields are declared once.
 - The `is_type_of` Strawberry gives every type that implements an interface
-  (`ignores_info`): it checks the value's class and never reads the resolve
-  info, so the planned executor calls it without building one per object.
+  (`value_check`): it reads the value's class (and a `strawberry.cast` mark on
+  the value), never the resolve info, so the planned executor checks each
+  object without building an info for it, and remembers the classes that pass.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from graphql import GraphQLSchema
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.enum import StrawberryEnumDefinition
 
 __all__ = [
@@ -33,8 +35,8 @@ __all__ = [
     "StrawberryExecutor",
     "field_shapes",
     "graphql_schema",
-    "ignores_info",
     "is_awaitable",
+    "value_check",
 ]
 
 StrawberryExecutor = StrawberryGraphQLCoreExecutionContext
@@ -86,12 +88,30 @@ def field_shapes(cls: type) -> list[FieldShape]:
     return shapes
 
 
-def ignores_info(is_type_of: Callable[..., Any]) -> bool:
-    """Whether `is_type_of` is the one Strawberry makes for a type that implements
-    an interface: an isinstance check of the value (or of the type a
-    `strawberry.cast` gave it) that reads nothing of the resolve info and
-    returns a bool, never an awaitable."""
-    return getattr(is_type_of, "__code__", None) is _strawberry_is_type_of()
+def value_check(is_type_of: Callable[..., Any]) -> Callable[[Any], bool] | None:
+    """Strawberry's own `is_type_of` as a check of the value alone, answering as it
+    does; None for any other `is_type_of`, which may read the info or await.
+
+    Strawberry's check passes a value marked by `strawberry.cast` when the mark
+    names the type or one of its interfaces; any other value when its class is
+    the type, one of its interfaces or a subclass of them (the upstream views
+    are). The verdict on a value without a mark depends on its class alone, so
+    a class that passed once passes again without the call.
+    """
+    if getattr(is_type_of, "__code__", None) is not _strawberry_is_type_of():
+        return None
+    passing: set[type] = set()
+
+    def check(value: Any) -> bool:
+        if value.__class__ in passing and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+            return True
+        if not is_type_of(value, None):
+            return False
+        if getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+            passing.add(value.__class__)
+        return True
+
+    return check
 
 
 @strawberry.interface(name="CompatProbe")

@@ -70,7 +70,7 @@ from graphql.execution.values import VariableValues
 from graphql.pyutils import Path, Undefined
 
 from gateway.compat.graphql_core import invalid_return_type_error
-from gateway.compat.strawberry import ignores_info
+from gateway.compat.strawberry import value_check
 
 if TYPE_CHECKING:
     from gateway.execution.executor import PlannedExecutor
@@ -245,12 +245,13 @@ class _Planner:
                     self.hide_suggestions,
                 ).grouped_field_set
 
-            check = _type_check(object_type, field_def, parent_type, details, lists)
+            by_value, check = _type_check(object_type, field_def, parent_type, details, lists)
             try:
                 grouped = collect()
             except GraphQLError:
-                return _uncollectable(collect, check)
-            return _object(self.object_plan(object_type, grouped), check)
+                return _uncollectable(collect, object_type, details, by_value, check)
+            plan = self.object_plan(object_type, grouped)
+            return _object(plan, object_type, details, by_value, check)
         raise Unsupported(f"abstract type {return_type}")
 
 
@@ -260,24 +261,16 @@ def _type_check(
     parent_type: GraphQLObjectType,
     details: FieldDetailsList,
     lists: int,
-) -> TypeCheck | None:
-    """The check of `object_type`'s `is_type_of`, for values of the field
-    `field_def`; None for a type without one."""
+) -> tuple[Callable[[Any], bool] | None, TypeCheck | None]:
+    """The check of `object_type`'s `is_type_of` for values of the field `field_def`:
+    a predicate of the value alone (Strawberry's own), or a check that builds the
+    info graphql-core would pass; neither for a type without `is_type_of`."""
     is_type_of = object_type.is_type_of
     if is_type_of is None:
-        return None
-
-    def refuse(value: Any) -> GraphQLError:
-        return invalid_return_type_error(object_type, value, details)
-
-    if ignores_info(is_type_of):
-
-        def check_class(_executor: PlannedExecutor, value: Any, _path: Any) -> None:
-            if not is_type_of(value, None):  # type: ignore[arg-type]
-                raise refuse(value)
-
-        return check_class
-
+        return None, None
+    by_value = value_check(is_type_of)
+    if by_value is not None:
+        return by_value, None
     nodes = [detail.node for detail in details]
 
     def check(executor: PlannedExecutor, value: Any, path: Path) -> Any:
@@ -288,17 +281,19 @@ def _type_check(
         info = executor.build_resolve_info(field_def, nodes, parent_type, field_path)
         verdict = is_type_of(value, info)
         if executor.is_awaitable(verdict):
-            return _awaited_check(verdict, refuse, value)
+            return _awaited_check(verdict, object_type, value, details)
         if not verdict:
-            raise refuse(value)
+            raise invalid_return_type_error(object_type, value, details)
         return None
 
-    return check
+    return None, check
 
 
-async def _awaited_check(verdict: Any, refuse: Callable[[Any], GraphQLError], value: Any) -> None:
+async def _awaited_check(
+    verdict: Any, object_type: GraphQLObjectType, value: Any, details: FieldDetailsList
+) -> None:
     if not await verdict:
-        raise refuse(value)
+        raise invalid_return_type_error(object_type, value, details)
 
 
 def _unwrap_non_null(type_: GraphQLOutputType) -> GraphQLOutputType:
@@ -407,29 +402,48 @@ def _leaf(leaf_type: Any) -> Completer:
     return complete_leaf
 
 
-def _object(plan: ObjectPlan, check: TypeCheck | None) -> Completer:
-    if check is None:
+def _object(
+    plan: ObjectPlan,
+    object_type: GraphQLObjectType,
+    details: FieldDetailsList,
+    by_value: Callable[[Any], bool] | None,
+    check: TypeCheck | None,
+) -> Completer:
+    if by_value is not None:
 
-        def complete_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+        def complete_checked_value(executor: PlannedExecutor, value: Any, path: Any) -> Any:
             if value is None:
                 return None
             if isinstance(value, Exception):
                 raise value
+            if not by_value(value):
+                raise invalid_return_type_error(object_type, value, details)
             return executor.execute_object(plan, value, path)
 
-        return complete_object
+        return complete_checked_value
 
-    def complete_checked_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+    if check is not None:
+
+        def complete_checked_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Exception):
+                raise value
+            checking = check(executor, value, path)
+            if checking is not None:
+                return _object_after(checking, executor, plan, value, path)
+            return executor.execute_object(plan, value, path)
+
+        return complete_checked_object
+
+    def complete_object(executor: PlannedExecutor, value: Any, path: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, Exception):
             raise value
-        checking = check(executor, value, path)
-        if checking is not None:
-            return _object_after(checking, executor, plan, value, path)
         return executor.execute_object(plan, value, path)
 
-    return complete_checked_object
+    return complete_object
 
 
 async def _object_after(
@@ -443,7 +457,13 @@ async def _object_after(
     return completed
 
 
-def _uncollectable(collect: Callable[[], Any], check: TypeCheck | None) -> Completer:
+def _uncollectable(
+    collect: Callable[[], Any],
+    object_type: GraphQLObjectType,
+    details: FieldDetailsList,
+    by_value: Callable[[Any], bool] | None,
+    check: TypeCheck | None,
+) -> Completer:
     """An object type whose sub-selection does not collect: each object completed
     there raises the error collecting it raises (a fresh one, as graphql-core's),
     once the type's check, if it has one, passed."""
@@ -453,6 +473,8 @@ def _uncollectable(collect: Callable[[], Any], check: TypeCheck | None) -> Compl
             return None
         if isinstance(value, Exception):
             raise value
+        if by_value is not None and not by_value(value):
+            raise invalid_return_type_error(object_type, value, details)
         if check is not None:
             checking = check(executor, value, path)
             if checking is not None:

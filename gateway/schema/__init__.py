@@ -14,15 +14,28 @@ from gateway.schema.contacts.mutations import ContactMutations
 from gateway.schema.contacts.queries import ContactQueries
 from gateway.schema.counterparts.mutations import CounterpartMutations
 from gateway.schema.counterparts.queries import CounterpartQueries
+from gateway.schema.nodes import NodeQueries
 from gateway.schema.scalars import SCALARS
 
 
-@strawberry.type(description="Contact data from Moneybird and Monite, in one query.")
-class Query(ContactQueries, CounterpartQueries):
+@strawberry.type(
+    description=(
+        "Contact data from Moneybird and Monite, in one query. The fields that read an "
+        "upstream are nullable: when one upstream fails, its fields are null with their "
+        "errors, and the other upstream's data stays in the answer."
+    )
+)
+class Query(ContactQueries, CounterpartQueries, NodeQueries):
     pass
 
 
-@strawberry.type(description="Changes, each answered with a payload that carries `userErrors`.")
+@strawberry.type(
+    description=(
+        "Changes, each answered with a payload that carries `userErrors`. A payload is "
+        "null, with the error, only when its upstream could not be asked or did not "
+        "answer: the other changes of the request keep theirs."
+    )
+)
 class Mutation(ContactMutations, CounterpartMutations):
     pass
 

@@ -1,15 +1,62 @@
-"""Relay connection pieces shared by every list."""
+"""Relay pieces shared by every type: the Node interface, and the connection
+pieces shared by every list."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import Any
 
 import strawberry
 
 from gateway.errors import BadUserInput
+from gateway.ids import encode_global_id, upstream_key
 
 MAX_PAGE_SIZE = 100
+
+
+@strawberry.interface(
+    description=(
+        "An object with a global id (Relay's Global Object Identification): "
+        "`node(id:)` and `nodes(ids:)` find it again by that id alone."
+    )
+)
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "Global id: unique across every type, the same in every answer. Opaque: "
+            "keep it and send it back, do not read it. The id the upstream shows is "
+            "in `moneybirdId` or `moniteId`."
+        )
+    )
+
+
+def node_id(
+    type_name: str, *keys: str, key_of: Callable[[Any], str | None] = upstream_key
+) -> Callable[[dict[str, Any]], str]:
+    """A reader of the global id of the `type_name` an upstream object is, from its
+    `keys` (the parent's first) as `key_of` reads each: canonical Moneybird ids
+    by default. An object without them has the empty id, as a missing id read."""
+    prefix = f"{type_name}:"
+    if len(keys) == 1:
+        (key,) = keys
+
+        def read_one(raw: dict[str, Any]) -> str:
+            value = key_of(raw.get(key))
+            return "" if value is None else encode_global_id(prefix + value)
+
+        return read_one
+    parent_key, own_key = keys
+
+    def read_two(raw: dict[str, Any]) -> str:
+        parent = key_of(raw.get(parent_key))
+        value = key_of(raw.get(own_key))
+        if parent is None or value is None:
+            return ""
+        return encode_global_id(f"{prefix}{parent}:{value}")
+
+    return read_two
 
 
 @strawberry.type(description="Where a page of a connection sits in the whole list.")

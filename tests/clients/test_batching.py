@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from gateway.ids import global_id
 from gateway.sandbox.state import SandboxState
 from tests.clients.node import run_script
 
@@ -13,7 +14,9 @@ def test_batch_http_link(gateway_url: str, sandbox: SandboxState) -> None:
     ids = list(sandbox.moneybird.contacts)[:5]
     report = run_script("src/apollo-batch.mjs", f"{gateway_url}/graphql", json.dumps(ids))
     # five reads started together: one HTTP request, each read its own contact
-    assert [contact["id"] for contact in report["contacts"]] == ids
+    assert [contact["id"] for contact in report["contacts"]] == [
+        global_id("Contact", contact_id) for contact_id in ids
+    ]
     reads, sequence = report["requests"]
     assert reads["operations"] == ["BatchContact"] * 5
     assert reads["status"] == 200

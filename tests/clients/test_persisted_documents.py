@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.app import create_app
+from gateway.ids import global_id
 from gateway.sandbox.state import SandboxState
 from tests.clients.node import CLIENTS, run_script, run_tool
 from tests.conftest import gateway_settings
@@ -59,7 +60,7 @@ def test_apollo_client_registers_a_query_then_sends_its_hash_alone(
     first_start, second_start = report["results"]
     for start in (first_start, second_start):
         assert start["error"] is None
-        assert start["data"]["contact"]["id"] == contact_id
+        assert start["data"]["contact"]["id"] == global_id("Contact", contact_id)
     unknown, registration, known = report["exchanges"]
     # the hash alone, answered PersistedQueryNotFound
     assert unknown["method"] == method.upper()
@@ -81,7 +82,7 @@ def test_urql_registers_a_query_then_sends_its_hash_alone(fresh_url: str, contac
     report = run_script("src/urql-apq.mjs", fresh_url, contact_id)
     for start in report["results"]:
         assert start["error"] is None
-        assert start["data"]["contact"]["id"] == contact_id
+        assert start["data"]["contact"]["id"] == global_id("Contact", contact_id)
     unknown, registration, known = report["exchanges"]
     # urql sends persisted queries with GET, the text too when it fits the URL
     assert [exchange["method"] for exchange in report["exchanges"]] == ["GET"] * 3
@@ -120,7 +121,7 @@ def test_apollo_client_runs_only_the_operations_of_its_manifest(
             "src/apollo-trusted.mjs", f"{url}/graphql", str(apollo_manifest), contact_id
         )
     # then the app built with it runs its query and its mutation by id alone
-    assert report["query"]["data"]["contact"]["id"] == contact_id
+    assert report["query"]["data"]["contact"]["id"] == global_id("Contact", contact_id)
     assert report["mutation"]["data"]["updateContact"]["contact"]["firstname"] == "Ada"
     assert sandbox.moneybird.contacts[contact_id]["firstname"] == "Ada"
     listed = report["exchanges"][:2]
@@ -174,7 +175,7 @@ def test_relay_runs_its_persisted_queries_by_doc_id(
             contact_id,
         )
     assert (report["id"], report["text"]) == (relay_id, None)
-    assert report["data"]["contact"]["id"] == contact_id
+    assert report["data"]["contact"]["id"] == global_id("Contact", contact_id)
     [exchange] = report["exchanges"]
     assert exchange["sent"] == {"doc_id": relay_id, "variables": {"id": contact_id}}
     assert exchange["status"] == 200

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from gateway.app import create_app
+from gateway.ids import global_id
 from gateway.sandbox.state import SandboxState
 from tests.conftest import MONEYBIRD_HEADERS, GraphQLClient, calls, gateway_settings
 from tests.servers import serve
@@ -31,7 +32,8 @@ def test_create_contact_sends_the_wrapped_body(
     body = gateway.post(
         'mutation { createContact(input: { companyName: "Test B.V.", deliveryMethod: POST,'
         ' customFields: [{ id: "496081346724103302", value: "Retail" }] })'
-        f" {{ contact {{ id companyName deliveryMethod customFields {{ name value }} }} {ERRORS} }} }}"
+        f" {{ contact {{ moneybirdId companyName deliveryMethod customFields {{ name value }} }}"
+        f" {ERRORS} }} }}"
     )
     payload = body["data"]["createContact"]
     assert payload["userErrors"] == []
@@ -47,7 +49,7 @@ def test_create_contact_sends_the_wrapped_body(
             "custom_fields_attributes": {"0": {"id": 496081346724103302, "value": "Retail"}},
         }
     }
-    assert payload["contact"]["id"] in sandbox.moneybird.contacts
+    assert payload["contact"]["moneybirdId"] in sandbox.moneybird.contacts
 
 
 def test_create_with_blank_names_gives_one_user_error_per_message(
@@ -160,7 +162,8 @@ def test_delete_contact(gateway: GraphQLClient, sandbox: SandboxState) -> None:
         "mutation($id: ID!) { deleteContact(id: $id) { deletedId userErrors { code } } } ",
         {"id": contact["id"]},
     )
-    assert body["data"]["deleteContact"] == {"deletedId": contact["id"], "userErrors": []}
+    deleted_id = global_id("Contact", contact["id"])
+    assert body["data"]["deleteContact"] == {"deletedId": deleted_id, "userErrors": []}
     [call] = calls(sandbox)
     assert (call.method, call.path, call.status) == (
         "DELETE",
@@ -190,10 +193,14 @@ def test_a_contact_with_invoices_cannot_be_deleted(
 def test_archive_contact_then_archive_again(gateway: GraphQLClient, sandbox: SandboxState) -> None:
     contact = first_contact(sandbox)
     query = (
-        f"mutation($id: ID!) {{ archiveContact(id: $id) {{ contact {{ id archived }} {ERRORS} }} }}"
+        f"mutation($id: ID!) {{ archiveContact(id: $id) {{ contact {{ moneybirdId archived }}"
+        f" {ERRORS} }} }}"
     )
     first = gateway.post(query, {"id": contact["id"]})["data"]["archiveContact"]
-    assert first == {"contact": {"id": contact["id"], "archived": True}, "userErrors": []}
+    assert first == {
+        "contact": {"moneybirdId": contact["id"], "archived": True},
+        "userErrors": [],
+    }
     assert [(c.method, c.path) for c in calls(sandbox)] == [
         ("PATCH", f"{ADMIN_PATH}/{contact['id']}/archive.json"),
         ("POST", f"{ADMIN_PATH}/synchronization.json"),
@@ -208,7 +215,7 @@ def test_add_and_delete_a_note(gateway: GraphQLClient, sandbox: SandboxState) ->
     contact = first_contact(sandbox)
     added = gateway.post(
         'mutation($id: ID!) { addContactNote(contactId: $id, input: { note: "Call back",'
-        f' todo: true, assigneeId: "1509611426969" }}) {{ note {{ id note todo assigneeId }} {ERRORS} }} }}',
+        f' todo: true, assigneeId: "1509611426969" }}) {{ note {{ id moneybirdId note todo assigneeId }} {ERRORS} }} }}',
         {"id": contact["id"]},
     )["data"]["addContactNote"]
     assert added["userErrors"] == []
@@ -224,7 +231,8 @@ def test_add_and_delete_a_note(gateway: GraphQLClient, sandbox: SandboxState) ->
     )["data"]["deleteContactNote"]
     assert deleted == {"deletedId": added["note"]["id"], "userErrors": []}
     assert (
-        calls(sandbox)[-1].path == f"{ADMIN_PATH}/{contact['id']}/notes/{added['note']['id']}.json"
+        calls(sandbox)[-1].path
+        == f"{ADMIN_PATH}/{contact['id']}/notes/{added['note']['moneybirdId']}.json"
     )
 
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from gateway.sandbox.state import SandboxState
 from tests.conftest import GraphQLClient, calls
 
-CONTACT_FIELDS = "id displayName email city version notes { note } events { action }"
+CONTACT_FIELDS = "moneybirdId displayName email city version notes { note } events { action }"
 
 
 def seeded_ids(sandbox: SandboxState, count: int) -> list[str]:
@@ -29,7 +29,7 @@ def test_contact_by_id_is_one_synchronization_call(
     assert "errors" not in body
     contact = body["data"]["contact"]
     seeded = sandbox.moneybird.contacts[contact_id]
-    assert contact["id"] == contact_id
+    assert contact["moneybirdId"] == contact_id
     assert contact["email"] == seeded["email"]
     assert contact["version"] == seeded["version"]
     assert [n["note"] for n in contact["notes"]] == [n["note"] for n in seeded["notes"]]
@@ -57,10 +57,11 @@ def test_three_aliased_contacts_cost_one_call(
     a, b, c = seeded_ids(sandbox, 3)
     body = gateway.post(
         "query($a: ID!, $b: ID!, $c: ID!) {"
-        " a: contact(id: $a) { id } b: contact(id: $b) { id } c: contact(id: $c) { id } }",
+        " a: contact(id: $a) { moneybirdId } b: contact(id: $b) { moneybirdId }"
+        " c: contact(id: $c) { moneybirdId } }",
         {"a": a, "b": b, "c": c},
     )
-    assert [body["data"][k]["id"] for k in "abc"] == [a, b, c]
+    assert [body["data"][k]["moneybirdId"] for k in "abc"] == [a, b, c]
     [call] = calls(sandbox)
     assert sorted(call.body["ids"]) == sorted(int(x) for x in (a, b, c))
 
@@ -71,11 +72,17 @@ def test_250_contacts_by_ids_cost_three_calls_in_order(
     # given 248 real ids and two that do not exist, in a scrambled order
     ids = [*seeded_ids(sandbox, 248)[::-1], "1", "2"]
     # when
-    body = gateway.post("query($ids: [ID!]!) { contactsByIds(ids: $ids) { id } }", {"ids": ids})
+    body = gateway.post(
+        "query($ids: [ID!]!) { contactsByIds(ids: $ids) { moneybirdId } }", {"ids": ids}
+    )
     # then
     assert "errors" not in body
     result = body["data"]["contactsByIds"]
-    assert [item["id"] if item else None for item in result] == [*ids[:248], None, None]
+    assert [item["moneybirdId"] if item else None for item in result] == [
+        *ids[:248],
+        None,
+        None,
+    ]
     sync_calls = calls(sandbox)
     assert len(sync_calls) == 3
     assert all(call.path.endswith("/contacts/synchronization.json") for call in sync_calls)
@@ -84,8 +91,10 @@ def test_250_contacts_by_ids_cost_three_calls_in_order(
 
 def test_repeated_ids_are_fetched_once(gateway: GraphQLClient, sandbox: SandboxState) -> None:
     a = seeded_ids(sandbox, 1)[0]
-    body = gateway.post("query($ids: [ID!]!) { contactsByIds(ids: $ids) { id } }", {"ids": [a, a]})
-    assert [item["id"] for item in body["data"]["contactsByIds"]] == [a, a]
+    body = gateway.post(
+        "query($ids: [ID!]!) { contactsByIds(ids: $ids) { moneybirdId } }", {"ids": [a, a]}
+    )
+    assert [item["moneybirdId"] for item in body["data"]["contactsByIds"]] == [a, a]
     [call] = calls(sandbox)
     assert call.body == {"ids": [int(a)]}
 
@@ -100,7 +109,7 @@ def test_a_missing_contact_is_null_without_error(
 def test_embedded_lists_cost_no_extra_calls(gateway: GraphQLClient, sandbox: SandboxState) -> None:
     body = gateway.post(
         "{ contacts(first: 100) { edges { node { id notes { note } events { action data } "
-        "customFields { id name value } contactPeople { firstname } } } } }"
+        "customFields { moneybirdId name value } contactPeople { firstname } } } } }"
     )
     assert "errors" not in body
     assert len(body["data"]["contacts"]["edges"]) == 100
@@ -116,12 +125,12 @@ def test_a_page_primes_the_loader(gateway: GraphQLClient, sandbox: SandboxState)
     # when
     body = gateway.post(
         "query($a: ID!, $b: ID!) { contacts(first: 5) { edges { node { id } } }"
-        " a: contact(id: $a) { id displayName } b: contact(id: $b) { id } }",
+        " a: contact(id: $a) { moneybirdId displayName } b: contact(id: $b) { moneybirdId } }",
         {"a": a, "b": b},
     )
     # then
-    assert body["data"]["a"]["id"] == a
-    assert body["data"]["b"]["id"] == b
+    assert body["data"]["a"]["moneybirdId"] == a
+    assert body["data"]["b"]["moneybirdId"] == b
     assert [(call.method, call.path) for call in calls(sandbox)] == [
         ("GET", "/123456789/contacts.json")
     ]
@@ -130,13 +139,13 @@ def test_a_page_primes_the_loader(gateway: GraphQLClient, sandbox: SandboxState)
 def test_pages_follow_cursors(gateway: GraphQLClient, sandbox: SandboxState) -> None:
     query = (
         "query($after: String) { contacts(first: 10, after: $after) {"
-        " edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"
+        " edges { cursor node { moneybirdId } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"
     )
     first = gateway.post(query)["data"]["contacts"]
     second = gateway.post(query, {"after": first["pageInfo"]["endCursor"]})["data"]["contacts"]
     visible = [c["id"] for c in sandbox.moneybird.contacts.values() if not c["archived"]]
-    assert [e["node"]["id"] for e in first["edges"]] == visible[:10]
-    assert [e["node"]["id"] for e in second["edges"]] == visible[10:20]
+    assert [e["node"]["moneybirdId"] for e in first["edges"]] == visible[:10]
+    assert [e["node"]["moneybirdId"] for e in second["edges"]] == visible[10:20]
     assert first["pageInfo"]["hasNextPage"] is True
     assert second["pageInfo"]["hasPreviousPage"] is True
     assert [call.query for call in calls(sandbox)] == [
@@ -150,11 +159,12 @@ def test_a_changed_page_size_still_returns_the_next_items(
 ) -> None:
     after = base64.urlsafe_b64encode(b"contact:6").decode()
     body = gateway.post(
-        "query($after: String) { contacts(first: 5, after: $after) { edges { node { id } } } }",
+        "query($after: String) {"
+        " contacts(first: 5, after: $after) { edges { node { moneybirdId } } } }",
         {"after": after},
     )
     visible = [c["id"] for c in sandbox.moneybird.contacts.values() if not c["archived"]]
-    assert [e["node"]["id"] for e in body["data"]["contacts"]["edges"]] == visible[7:12]
+    assert [e["node"]["moneybirdId"] for e in body["data"]["contacts"]["edges"]] == visible[7:12]
     assert len(calls(sandbox)) == 1
 
 
@@ -228,10 +238,10 @@ def test_customer_id_cannot_change_the_upstream_path(
 
 
 def test_contact_versions(gateway: GraphQLClient, sandbox: SandboxState) -> None:
-    body = gateway.post("{ contactVersions { id version } }")
+    body = gateway.post("{ contactVersions { moneybirdId version } }")
     versions = body["data"]["contactVersions"]
     expected = [
-        {"id": c["id"], "version": c["version"]}
+        {"moneybirdId": c["id"], "version": c["version"]}
         for c in sandbox.moneybird.contacts.values()
         if not c["archived"]
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.ids import global_id
 from gateway.sandbox.state import SandboxState
 from tests.conftest import GraphQLClient, calls
 
@@ -58,7 +59,7 @@ def test_a_page_with_default_contacts_costs_one_plus_one_per_counterpart(
 
 
 def test_pages_follow_monite_tokens(gateway: GraphQLClient, sandbox: SandboxState) -> None:
-    query = "query($after: String) { counterparts(first: 25, after: $after, isCustomer: true) { edges { node { id isCustomer } } pageInfo { hasNextPage endCursor } } }"
+    query = "query($after: String) { counterparts(first: 25, after: $after, isCustomer: true) { edges { node { moniteId isCustomer } } pageInfo { hasNextPage endCursor } } }"
     first = gateway.post(query)["data"]["counterparts"]
     second = gateway.post(query, {"after": first["pageInfo"]["endCursor"]})["data"]["counterparts"]
     customers = [
@@ -66,7 +67,7 @@ def test_pages_follow_monite_tokens(gateway: GraphQLClient, sandbox: SandboxStat
         for c in sandbox.monite.counterparts.values()
         if (c.get("organization") or c.get("individual"))["is_customer"]
     ]
-    got = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    got = [e["node"]["moniteId"] for e in first["edges"] + second["edges"]]
     assert got == customers[: len(got)]
     assert all(e["node"]["isCustomer"] for e in first["edges"] + second["edges"])
     assert "pagination_token=" in calls(sandbox, "monite")[1].query
@@ -77,12 +78,12 @@ def test_contact_counterparts_are_batched(gateway: GraphQLClient, sandbox: Sandb
     picks = [c for c in sandbox.monite.counterparts.values() if c["contacts"]][:3]
     fields = " ".join(
         f'c{i}: counterpartContact(counterpartId: "{c["id"]}", id: "{c["contacts"][0]["id"]}")'
-        " { firstName counterpart { id name } }"
+        " { firstName counterpart { moniteId name } }"
         for i, c in enumerate(picks)
     )
     body = gateway.post(f"{{ {fields} }}")
     assert "errors" not in body
-    assert [body["data"][f"c{i}"]["counterpart"]["id"] for i in range(3)] == [
+    assert [body["data"][f"c{i}"]["counterpart"]["moniteId"] for i in range(3)] == [
         c["id"] for c in picks
     ]
     monite = calls(sandbox, "monite")
@@ -126,13 +127,13 @@ def test_create_counterpart_contact(gateway: GraphQLClient, sandbox: SandboxStat
     body = gateway.post(
         "mutation($c: ID!) { createCounterpartContact(counterpartId: $c, input: {"
         f' firstName: "Mary", lastName: "O\'Brien", email: "mary@example.org", address: {ADDRESS} }})'
-        f" {{ contact {{ id firstName isDefault counterpart {{ id }} }} {ERRORS} }} }}",
+        f" {{ contact {{ id firstName isDefault counterpart {{ moniteId }} }} {ERRORS} }} }}",
         {"c": counterpart["id"]},
     )
     payload = body["data"]["createCounterpartContact"]
     assert payload["userErrors"] == []
     assert payload["contact"]["firstName"] == "Mary"
-    assert payload["contact"]["counterpart"]["id"] == counterpart["id"]
+    assert payload["contact"]["counterpart"]["moniteId"] == counterpart["id"]
     create = calls(sandbox, "monite")[0]
     assert (create.method, create.path, create.status) == (
         "POST",
@@ -204,15 +205,15 @@ def test_make_default_flips_the_previous_default(
     # when, with a read of the counterpart after it in the same request
     body = gateway.post(
         "mutation($c: ID!, $id: ID!) { makeCounterpartContactDefault(counterpartId: $c, id: $id)"
-        f" {{ contact {{ id isDefault counterpart {{ defaultContact {{ id }} contacts {{ id isDefault }} }} }} {ERRORS} }} }}",
+        f" {{ contact {{ moniteId isDefault counterpart {{ defaultContact {{ moniteId }} contacts {{ moniteId isDefault }} }} }} {ERRORS} }} }}",
         {"c": counterpart["id"], "id": chosen["id"]},
     )
     # then
     payload = body["data"]["makeCounterpartContactDefault"]
     assert payload["userErrors"] == []
     assert payload["contact"]["isDefault"] is True
-    assert payload["contact"]["counterpart"]["defaultContact"] == {"id": chosen["id"]}
-    flags = {c["id"]: c["isDefault"] for c in payload["contact"]["counterpart"]["contacts"]}
+    assert payload["contact"]["counterpart"]["defaultContact"] == {"moniteId": chosen["id"]}
+    flags = {c["moniteId"]: c["isDefault"] for c in payload["contact"]["counterpart"]["contacts"]}
     assert flags[previous["id"]] is False
     assert sum(flags.values()) == 1
     make_default = calls(sandbox, "monite")[0]
@@ -232,7 +233,7 @@ def test_delete_contact_and_the_default_conflict(
     assert refused["data"]["deleteCounterpartContact"]["userErrors"][0]["code"] == "CONFLICT"
     deleted = gateway.post(query, {"c": counterpart["id"], "id": other["id"]})
     assert deleted["data"]["deleteCounterpartContact"] == {
-        "deletedId": other["id"],
+        "deletedId": global_id("CounterpartContact", counterpart["id"], other["id"]),
         "userErrors": [],
     }
     assert calls(sandbox, "monite")[-1].status == 204

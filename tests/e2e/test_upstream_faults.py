@@ -19,8 +19,8 @@ def a_contact(sandbox: SandboxState) -> str:
 def test_a_read_is_retried_through_503s(gateway: GraphQLClient, sandbox: SandboxState) -> None:
     sandbox.faults["moneybird"].fail_next(2, status=503)
     contact_id = a_contact(sandbox)
-    body = gateway.post("query($id: ID!) { contact(id: $id) { id } }", {"id": contact_id})
-    assert body == {"data": {"contact": {"id": contact_id}}}
+    body = gateway.post("query($id: ID!) { contact(id: $id) { moneybirdId } }", {"id": contact_id})
+    assert body == {"data": {"contact": {"moneybirdId": contact_id}}}
     assert [call.status for call in calls(sandbox)] == [503, 503, 200]
 
 

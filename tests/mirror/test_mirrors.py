@@ -27,8 +27,8 @@ QUESTIONS: list[tuple[str, dict[str, Any]]] = [
     (f"query($id: ID!) {{ contact(id: $id) {{ {CONTACT} }} }}", {"id": "first"}),
     (f"query($ids: [ID!]!) {{ contactsByIds(ids: $ids) {{ {CONTACT} }} }}", {"ids": "some"}),
     ('{ contactByCustomerId(customerId: "3") { id customerId } }', {}),
-    ("{ contactVersions { id version } }", {}),
-    ("{ contactVersions(includeArchived: true) { id version } }", {}),
+    ("{ contactVersions { moneybirdId version } }", {}),
+    ("{ contactVersions(includeArchived: true) { moneybirdId version } }", {}),
     (
         f'{{ contacts(first: 7, query: "amsterdam") {{ edges {{ cursor node {{ {CONTACT} }} }}'
         " pageInfo { hasNextPage endCursor } } }",
@@ -83,7 +83,7 @@ def resolve(variables: dict[str, Any], sandbox: SandboxState) -> dict[str, Any]:
 def test_the_first_read_builds_the_mirror_and_later_reads_call_nothing(
     mirrored: str, sandbox: SandboxState
 ) -> None:
-    first = post(mirrored, "{ contactVersions { id } }")
+    first = post(mirrored, "{ contactVersions { moneybirdId } }")
     contacts = len(sandbox.moneybird.contacts)
     assert called(sandbox) == [VERSIONS] + [BY_IDS] * -(-contacts // 100)
     [versions_call] = [c for c in calls(sandbox) if c.method == "GET"]
@@ -137,11 +137,11 @@ def test_a_change_made_elsewhere_is_seen_once_the_mirror_is_stale(
 
 
 def test_writes_update_the_mirror_at_once(mirrored: str, sandbox: SandboxState) -> None:
-    post(mirrored, "{ contactVersions { id } }")
+    post(mirrored, "{ contactVersions { moneybirdId } }")
     created = post(
         mirrored,
         'mutation { createContact(input: { companyName: "Mirror Test B.V.", city: "Urk" })'
-        " { contact { id } userErrors { message } } }",
+        " { contact { id moneybirdId } userErrors { message } } }",
     )["data"]["createContact"]["contact"]
     sandbox.log.clear()
     listed = post(
@@ -158,7 +158,7 @@ def test_writes_update_the_mirror_at_once(mirrored: str, sandbox: SandboxState) 
     )["data"]["archiveContact"]["contact"]
     assert archived == {"archived": True}
     assert called(sandbox) == [
-        ("PATCH", f"/123456789/contacts/{created['id']}/archive.json"),
+        ("PATCH", f"/123456789/contacts/{created['moneybirdId']}/archive.json"),
         BY_IDS,
     ]
     sandbox.log.clear()
@@ -183,20 +183,22 @@ def test_a_token_is_trusted_only_after_moneybird_accepted_it(
     sandbox_url: str, sandbox: SandboxState
 ) -> None:
     with serve(create_app(read_settings(sandbox_url, moneybird_token_ttl=0.3))) as url:
-        post(url, "{ contactVersions { id } }")
+        post(url, "{ contactVersions { moneybirdId } }")
         sandbox.log.clear()
         # another token: one versions call proves it, nothing else is fetched
-        post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
+        post(url, "{ contactVersions { moneybirdId } }", **{"X-Moneybird-Token": "another"})
         assert called(sandbox) == [VERSIONS]
         assert calls(sandbox)[0].headers["authorization"] == "Bearer another"
         sandbox.log.clear()
-        post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
+        post(url, "{ contactVersions { moneybirdId } }", **{"X-Moneybird-Token": "another"})
         assert called(sandbox) == []
         # once the TTL has passed, Moneybird is asked again; a refusal is UNAUTHENTICATED
         time.sleep(0.4)
         sandbox.faults["moneybird"].fail_next(1, status=401, body={"error": "revoked"})
-        refused = post(url, "{ contactVersions { id } }", **{"X-Moneybird-Token": "another"})
-        assert refused["data"] is None
+        refused = post(
+            url, "{ contactVersions { moneybirdId } }", **{"X-Moneybird-Token": "another"}
+        )
+        assert refused["data"] == {"contactVersions": None}
         assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert called(sandbox) == [VERSIONS]
 
@@ -204,22 +206,22 @@ def test_a_token_is_trusted_only_after_moneybird_accepted_it(
 def test_an_administration_the_token_cannot_reach_gets_no_data(
     mirrored: str, sandbox: SandboxState
 ) -> None:
-    post(mirrored, "{ contactVersions { id } }")
+    post(mirrored, "{ contactVersions { moneybirdId } }")
     sandbox.log.clear()
     other = post(
         mirrored,
-        "{ contactVersions { id } }",
+        "{ contactVersions { moneybirdId } }",
         **{"X-Moneybird-Administration-Id": "987654321"},
     )
-    assert other["data"] is None
+    assert other["data"] == {"contactVersions": None}
     assert other["errors"][0]["extensions"]["upstreamStatus"] == 404
     assert called(sandbox) == [("GET", "/987654321/contacts/synchronization.json")]
 
 
 def test_no_cache_reads_through(mirrored: str, sandbox: SandboxState) -> None:
-    post(mirrored, "{ contactVersions { id } }")
+    post(mirrored, "{ contactVersions { moneybirdId } }")
     sandbox.log.clear()
-    fresh = post(mirrored, "{ contactVersions { id } }", **{"Cache-Control": "no-cache"})
+    fresh = post(mirrored, "{ contactVersions { moneybirdId } }", **{"Cache-Control": "no-cache"})
     assert "extensions" not in fresh
     assert called(sandbox) == [VERSIONS]
     assert calls(sandbox)[0].query == ""
@@ -236,13 +238,13 @@ def test_a_spent_budget_answers_from_the_mirror_with_its_age(
     )
     with serve(create_app(settings)) as url:
         contact_id = next(iter(sandbox.moneybird.contacts))
-        query = "query($id: ID!) { contact(id: $id) { id } }"
+        query = "query($id: ID!) { contact(id: $id) { moneybirdId } }"
         first = post(url, query, {"id": contact_id})
         built_at = first["extensions"]["mirror"]["syncedAt"]
         time.sleep(0.3)
         sandbox.log.clear()
         stale = post(url, query, {"id": contact_id})
-        assert stale["data"] == {"contact": {"id": contact_id}}
+        assert stale["data"] == {"contact": {"moneybirdId": contact_id}}
         assert "errors" not in stale
         assert stale["extensions"]["mirror"]["syncedAt"] == built_at
         assert called(sandbox) == []

@@ -80,15 +80,15 @@ def run(query: str, upstream_body: Any) -> dict[str, Any]:
 
 def test_quirks_are_served() -> None:
     result = run(
-        '{ contact(id: "496081407814141080") { id displayName companyName firstname'
+        '{ contact(id: "496081407814141080") { moneybirdId displayName companyName firstname'
         " deliveryMethod deliveryMethodRaw sepaSequenceType creditCardType creditCardTypeRaw"
         " sepaMandateDate createdAt version notes { id } events { action data userId }"
-        " customFields { name value } contactPeople { id firstname } } }",
+        " customFields { name value } contactPeople { moneybirdId firstname } } }",
         [QUIRKY_CONTACT],
     )
     assert result["errors"] is None
     assert result["data"]["contact"] == {
-        "id": "496081407814141080",
+        "moneybirdId": "496081407814141080",
         "displayName": "Appleseed",
         "companyName": None,
         "firstname": None,
@@ -103,7 +103,7 @@ def test_quirks_are_served() -> None:
         "notes": [],
         "events": [{"action": "contact_merged", "data": {"from": "1"}, "userId": "1509611426969"}],
         "customFields": [{"name": "Segment", "value": None}],
-        "contactPeople": [{"id": "5", "firstname": "Ann"}],
+        "contactPeople": [{"moneybirdId": "5", "firstname": "Ann"}],
     }
 
 
@@ -151,14 +151,14 @@ def test_numbers_that_do_not_fit_fail_their_field_with_an_upstream_code() -> Non
         "contact_people": [{"id": 5, "version": 2**70}],
     }
     result = run(
-        '{ contact(id: "496081407814141080") { id version maxTransferAmount'
-        " contactPeople { id version } } }",
+        '{ contact(id: "496081407814141080") { moneybirdId version maxTransferAmount'
+        " contactPeople { moneybirdId version } } }",
         [contact],
     )
-    assert result["data"]["contact"]["id"] == "496081407814141080"
+    assert result["data"]["contact"]["moneybirdId"] == "496081407814141080"
     assert result["data"]["contact"]["version"] is None
     assert result["data"]["contact"]["maxTransferAmount"] is None
-    assert result["data"]["contact"]["contactPeople"] == [{"id": "5", "version": None}]
+    assert result["data"]["contact"]["contactPeople"] == [{"moneybirdId": "5", "version": None}]
     errors = {tuple(error.path): error for error in result["errors"]}
     assert set(errors) == {
         ("contact", "version"),

@@ -14,7 +14,13 @@ from gateway.schema.counterparts.types import Counterpart, CounterpartContact
 from gateway.schema.views import upstream_type, view
 
 # Fields read under another key or by a function of the whole object.
-CONTACT_EXCEPTIONS = {"delivery_method_raw", "sepa_sequence_type_raw", "credit_card_type_raw"}
+CONTACT_EXCEPTIONS = {
+    "id",
+    "moneybird_id",
+    "delivery_method_raw",
+    "sepa_sequence_type_raw",
+    "credit_card_type_raw",
+}
 
 
 def plain_fields(cls: type) -> list[str]:
@@ -50,6 +56,7 @@ def test_a_contact_view_reads_each_field_from_its_own_key() -> None:
         else:
             assert str(value) == str(upstream), name
     assert str(raw["administration_id"]) == ADMINISTRATION_ID
+    assert contact.moneybird_id == str(raw["id"])
 
 
 def test_the_raw_fields_read_the_enum_keys() -> None:

@@ -13,7 +13,7 @@ from gateway.sandbox.state import SandboxState
 from tests.conftest import MONITE_HEADERS, calls, gateway_settings
 from tests.servers import serve
 
-PAGE = "counterparts(first: 3) { edges { node { id name } } }"
+PAGE = "counterparts(first: 3) { edges { node { moniteId name } } }"
 
 
 def post(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_answers_are_reused_for_the_staleness_and_no_longer(
         started = time.monotonic()
         node = first["data"]["counterparts"]["edges"][0]["node"]
         # when Monite changes it behind the gateway's back
-        changed = sandbox.monite.counterparts[node["id"]]
+        changed = sandbox.monite.counterparts[node["moniteId"]]
         if changed["type"] == "organization":
             changed["organization"]["legal_name"] = "Renamed Behind The Back"
         else:

@@ -22,11 +22,11 @@ from gateway.schema.user_errors import UserError, UserErrorCode, check_emails, i
 UNSET: Any = strawberry.UNSET
 
 
-@strawberry.input(
-    description="The value of a custom field; the id must be one of the administration's."
-)
+@strawberry.input(description="The value of one of the administration's custom fields.")
 class CustomFieldInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The custom field's Moneybird id (`CustomField.moneybirdId`)."
+    )
     value: str
 
 

@@ -9,7 +9,8 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import UpstreamRejected
-from gateway.ids import moneybird_id
+from gateway.ids import global_id, read_child_id, read_contact_id
+from gateway.schema.arguments import ContactId, ContactPersonId, NoteId
 from gateway.schema.contacts.inputs import (
     ContactInput,
     ContactPersonInput,
@@ -32,7 +33,12 @@ class ContactPayload:
 
 @strawberry.type(description="The id of what was deleted; null when nothing was.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description=(
+            "The global id (`id`) of what was deleted: for Relay's @deleteRecord or "
+            "Apollo Client's cache.evict."
+        )
+    )
     user_errors: list[UserError]
 
 
@@ -77,7 +83,7 @@ async def attempt(
 @strawberry.type
 class ContactMutations:
     @strawberry.mutation(description="Create a contact (POST contacts.json).")
-    async def create_contact(self, info: Info, input: ContactInput) -> ContactPayload:
+    async def create_contact(self, info: Info, input: ContactInput) -> ContactPayload | None:
         body, errors = upstream_body(input)
         if errors:
             return ContactPayload(contact=None, user_errors=errors)
@@ -92,9 +98,9 @@ class ContactMutations:
         )
     )
     async def update_contact(
-        self, info: Info, id: strawberry.ID, input: ContactInput
-    ) -> ContactPayload:
-        key = moneybird_id(id)
+        self, info: Info, id: ContactId, input: ContactInput
+    ) -> ContactPayload | None:
+        key = read_contact_id(id)
         body, errors = upstream_body(input)
         if errors:
             return ContactPayload(contact=None, user_errors=errors)
@@ -103,19 +109,19 @@ class ContactMutations:
         return await _contact_payload(info, result)
 
     @strawberry.mutation(description="Delete a contact. Contacts with documents cannot be deleted.")
-    async def delete_contact(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        key = moneybird_id(id)
+    async def delete_contact(self, info: Info, id: ContactId) -> DeletePayload | None:
+        key = read_contact_id(id)
         client = info.context.moneybird
         result = await attempt(info, key, lambda: client.delete_contact(key), id_field=["id"])
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
         info.context.contact_by_id.gone(key)
         await info.context.record_deleted_contact(key)
-        return DeletePayload(deleted_id=strawberry.ID(key), user_errors=[])
+        return DeletePayload(deleted_id=strawberry.ID(global_id("Contact", key)), user_errors=[])
 
     @strawberry.mutation(description="Archive a contact; archived contacts leave lists by default.")
-    async def archive_contact(self, info: Info, id: strawberry.ID) -> ContactPayload:
-        key = moneybird_id(id)
+    async def archive_contact(self, info: Info, id: ContactId) -> ContactPayload | None:
+        key = read_contact_id(id)
         client = info.context.moneybird
         result = await attempt(
             info, key, lambda: client.archive_contact(key), id_field=["id"], read_back=True
@@ -128,9 +134,9 @@ class ContactMutations:
 
     @strawberry.mutation(description="Add a note or to-do to a contact.")
     async def add_contact_note(
-        self, info: Info, contact_id: strawberry.ID, input: NoteInput
-    ) -> NotePayload:
-        key = moneybird_id(contact_id, argument="contactId")
+        self, info: Info, contact_id: ContactId, input: NoteInput
+    ) -> NotePayload | None:
+        key = read_contact_id(contact_id, argument="contactId")
         body, errors = upstream_body(input)
         if errors:
             return NotePayload(note=None, user_errors=errors)
@@ -140,14 +146,14 @@ class ContactMutations:
         )
         if isinstance(result, list):
             return NotePayload(note=None, user_errors=result)
-        return NotePayload(note=view(Note, result), user_errors=[])
+        return NotePayload(note=view(Note, with_parent(result, "entity_id", key)), user_errors=[])
 
     @strawberry.mutation(description="Delete a note from a contact.")
     async def delete_contact_note(
-        self, info: Info, contact_id: strawberry.ID, note_id: strawberry.ID
-    ) -> DeletePayload:
-        key = moneybird_id(contact_id, argument="contactId")
-        note_key = moneybird_id(note_id, argument="noteId")
+        self, info: Info, contact_id: ContactId, note_id: NoteId
+    ) -> DeletePayload | None:
+        key = read_contact_id(contact_id, argument="contactId")
+        note_key = read_child_id(note_id, "Note", key, argument="noteId")
         client = info.context.moneybird
         result = await attempt(
             info,
@@ -158,13 +164,15 @@ class ContactMutations:
         )
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
-        return DeletePayload(deleted_id=strawberry.ID(note_key), user_errors=[])
+        return DeletePayload(
+            deleted_id=strawberry.ID(global_id("Note", key, note_key)), user_errors=[]
+        )
 
     @strawberry.mutation(description="Add a person to a contact; firstname and lastname required.")
     async def create_contact_person(
-        self, info: Info, contact_id: strawberry.ID, input: ContactPersonInput
-    ) -> ContactPersonPayload:
-        key = moneybird_id(contact_id, argument="contactId")
+        self, info: Info, contact_id: ContactId, input: ContactPersonInput
+    ) -> ContactPersonPayload | None:
+        key = read_contact_id(contact_id, argument="contactId")
         body, errors = upstream_body(input)
         if errors:
             return ContactPersonPayload(contact_person=None, user_errors=errors)
@@ -176,14 +184,14 @@ class ContactMutations:
             id_field=["contactId"],
             read_back=True,
         )
-        return _person_payload(result)
+        return _person_payload(result, key)
 
     @strawberry.mutation(description="Change a contact person; only the fields given are sent.")
     async def update_contact_person(
-        self, info: Info, contact_id: strawberry.ID, id: strawberry.ID, input: ContactPersonInput
-    ) -> ContactPersonPayload:
-        key = moneybird_id(contact_id, argument="contactId")
-        person_key = moneybird_id(id)
+        self, info: Info, contact_id: ContactId, id: ContactPersonId, input: ContactPersonInput
+    ) -> ContactPersonPayload | None:
+        key = read_contact_id(contact_id, argument="contactId")
+        person_key = read_child_id(id, "ContactPerson", key, argument="id")
         body, errors = upstream_body(input)
         if errors:
             return ContactPersonPayload(contact_person=None, user_errors=errors)
@@ -195,14 +203,14 @@ class ContactMutations:
             id_field=["id"],
             read_back=True,
         )
-        return _person_payload(result)
+        return _person_payload(result, key)
 
     @strawberry.mutation(description="Remove a person from a contact.")
     async def delete_contact_person(
-        self, info: Info, contact_id: strawberry.ID, id: strawberry.ID
-    ) -> DeletePayload:
-        key = moneybird_id(contact_id, argument="contactId")
-        person_key = moneybird_id(id)
+        self, info: Info, contact_id: ContactId, id: ContactPersonId
+    ) -> DeletePayload | None:
+        key = read_contact_id(contact_id, argument="contactId")
+        person_key = read_child_id(id, "ContactPerson", key, argument="id")
         client = info.context.moneybird
         result = await attempt(
             info,
@@ -213,7 +221,9 @@ class ContactMutations:
         )
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
-        return DeletePayload(deleted_id=strawberry.ID(person_key), user_errors=[])
+        return DeletePayload(
+            deleted_id=strawberry.ID(global_id("ContactPerson", key, person_key)), user_errors=[]
+        )
 
 
 async def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> ContactPayload:
@@ -224,7 +234,16 @@ async def _contact_payload(info: Info, result: dict[str, Any] | list[UserError])
     return ContactPayload(contact=view(Contact, result), user_errors=[])
 
 
-def _person_payload(result: dict[str, Any] | list[UserError]) -> ContactPersonPayload:
+def _person_payload(
+    result: dict[str, Any] | list[UserError], contact_key: str
+) -> ContactPersonPayload:
     if isinstance(result, list):
         return ContactPersonPayload(contact_person=None, user_errors=result)
-    return ContactPersonPayload(contact_person=view(ContactPerson, result), user_errors=[])
+    person = view(ContactPerson, with_parent(result, "contact_id", contact_key))
+    return ContactPersonPayload(contact_person=person, user_errors=[])
+
+
+def with_parent(raw: dict[str, Any], parent_key: str, contact_key: str) -> dict[str, Any]:
+    """An object Moneybird answered a write on a contact with, with the contact's id
+    under `parent_key`, where its global id reads it, if Moneybird left it out."""
+    return raw if raw.get(parent_key) is not None else {**raw, parent_key: contact_key}

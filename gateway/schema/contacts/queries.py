@@ -9,8 +9,9 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput
-from gateway.ids import moneybird_id
+from gateway.ids import global_id, moneybird_id, read_contact_id
 from gateway.loaders.contacts import contact_key
+from gateway.schema.arguments import ContactId, ContactIds
 from gateway.schema.contacts.types import Contact, ContactConnection, ContactEdge, ContactVersion
 from gateway.schema.relay import (
     MAX_PAGE_SIZE,
@@ -109,9 +110,14 @@ def filter_terms(contact_filter: ContactFilter) -> list[tuple[str, str]]:
 
 @strawberry.type
 class ContactQueries:
-    @strawberry.field(description="A contact by Moneybird id; null when it does not exist.")
-    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
-        key = moneybird_id(id)
+    @strawberry.field(
+        description=(
+            "A contact by its `id` or its Moneybird id (`moneybirdId`); null when it "
+            "does not exist."
+        )
+    )
+    async def contact(self, info: Info, id: ContactId) -> Contact | None:
+        key = read_contact_id(id)
         raw = await info.context.contact_by_id.load(key)
         return None if raw is None else view(Contact, raw)
 
@@ -130,31 +136,34 @@ class ContactQueries:
 
     @strawberry.field(
         description=(
-            "Contacts by Moneybird id, in the order asked, null where one does not exist. "
-            "At most GATEWAY_MAX_IDS ids (1000 unless configured); fetched 100 a call, "
-            "concurrently."
+            "Contacts by `id` or Moneybird id (`moneybirdId`), the two mixed as you "
+            "like, in the order asked, null where one does not exist. At most "
+            "GATEWAY_MAX_IDS ids (1000 unless configured); fetched 100 a call, "
+            "concurrently. Null, with the error, when Moneybird fails: the rest of "
+            "the answer stands."
         )
     )
-    async def contacts_by_ids(self, info: Info, ids: list[strawberry.ID]) -> list[Contact | None]:
+    async def contacts_by_ids(self, info: Info, ids: ContactIds) -> list[Contact | None] | None:
         max_ids = info.context.services.settings.max_ids
         if len(ids) > max_ids:
             raise BadUserInput(
                 f"`ids` may hold at most {max_ids} ids; got {len(ids)}.",
                 argument="ids",
             )
-        keys = [moneybird_id(value, argument="ids") for value in ids]
+        keys = [read_contact_id(value, argument="ids") for value in ids]
         raws = await info.context.contact_by_id.load_all(keys)
         return [None if raw is None else view(Contact, raw) for raw in raws]
 
     @strawberry.field(
         description=(
             "Every contact's id and version (Moneybird's synchronization list): fetch "
-            "only what changed with `contactsByIds`."
+            "only what changed with `contactsByIds`. Null, with the error, when "
+            "Moneybird fails."
         )
     )
     async def contact_versions(
         self, info: Info, include_archived: bool | None = None
-    ) -> list[ContactVersion]:
+    ) -> list[ContactVersion] | None:
         source = await info.context.contact_source()
         rows = await source.contact_versions(include_archived=include_archived)
         versions = []
@@ -162,7 +171,13 @@ class ContactQueries:
             key = contact_key(row)
             version = row.get("version")
             if key is not None and isinstance(version, int) and not isinstance(version, bool):
-                versions.append(ContactVersion(id=strawberry.ID(key), version=BigInt(version)))
+                versions.append(
+                    ContactVersion(
+                        contact_id=strawberry.ID(global_id("Contact", key)),
+                        moneybird_id=strawberry.ID(key),
+                        version=BigInt(version),
+                    )
+                )
         return versions
 
     @strawberry.field(
@@ -171,7 +186,9 @@ class ContactQueries:
             f"{DEFAULT_PAGE_SIZE}). `query` searches names, address, email, phone, "
             "customer id, tax and bank numbers. With `filter` the list comes from "
             "Moneybird's filter endpoint. The contacts of the page are remembered for "
-            "the rest of the request: asking for them by id again costs nothing."
+            "the rest of the request: asking for them by id again costs nothing. Each "
+            "edge's cursor continues the list right after it. Null, with the error, "
+            "when Moneybird fails."
         )
     )
     async def contacts(
@@ -182,7 +199,7 @@ class ContactQueries:
         include_archived: bool | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> ContactConnection:
+    ) -> ContactConnection | None:
         size = check_page_size(first, default=DEFAULT_PAGE_SIZE)
         offset = 0
         if after is not None:

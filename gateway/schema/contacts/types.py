@@ -11,11 +11,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.schema import reader
-from gateway.schema.relay import PageInfo
+from gateway.schema.relay import Node, PageInfo, node_id
 from gateway.schema.scalars import BigInt
-from gateway.schema.views import upstream_type
+from gateway.schema.views import upstream_type, view
 
 _EMPTY_AS_NULL = "Null when unset (Moneybird's empty strings are returned as null)."
+_MONEYBIRD_ID = (
+    "The {} id in Moneybird (an 18-digit number, as an exact string), as Moneybird shows it."
+)
 
 
 @strawberry.enum(
@@ -60,12 +63,20 @@ class CreditCardType(Enum):
     UNKNOWN = "__unknown__"
 
 
-@upstream_type("Moneybird")
+@upstream_type(
+    "Moneybird",
+    keys={"moneybird_id": "id"},
+    readers={"id": node_id("Note", "entity_id", "id")},
+)
 @strawberry.type(description="A note or to-do on a contact.")
-class Note:
-    id: strawberry.ID
+class Note(Node):
+    moneybird_id: strawberry.ID = strawberry.field(
+        description=_MONEYBIRD_ID.format("note's") + " `deleteContactNote` takes it too."
+    )
     administration_id: strawberry.ID | None
-    entity_id: strawberry.ID | None
+    entity_id: strawberry.ID | None = strawberry.field(
+        description="The Moneybird id of the contact the note is on."
+    )
     entity_type: str | None
     user_id: strawberry.ID | None
     assignee_id: strawberry.ID | None = strawberry.field(
@@ -100,19 +111,38 @@ class ContactEvent:
     updated_at: datetime | None
 
 
-@upstream_type("Moneybird")
-@strawberry.type(description="The value of an administration-defined custom field on a contact.")
+@upstream_type("Moneybird", keys={"moneybird_id": "id"})
+@strawberry.type(
+    description=(
+        "The value of an administration-defined custom field on a contact: a value, "
+        "not an object of its own, so it has no `id`."
+    )
+)
 class CustomField:
-    id: strawberry.ID
+    moneybird_id: strawberry.ID = strawberry.field(
+        description=(
+            "The custom field's id in Moneybird: the administration's field, the same on "
+            "every contact. `CustomFieldInput.id` takes it."
+        )
+    )
     name: str | None
     value: str | None
 
 
-@upstream_type("Moneybird")
+@upstream_type(
+    "Moneybird",
+    keys={"moneybird_id": "id"},
+    readers={"id": node_id("ContactPerson", "contact_id", "id")},
+)
 @strawberry.type(description="A person at a contact (a company's employee, say).")
-class ContactPerson:
-    id: strawberry.ID
-    contact_id: strawberry.ID | None
+class ContactPerson(Node):
+    moneybird_id: strawberry.ID = strawberry.field(
+        description=_MONEYBIRD_ID.format("person's")
+        + " `updateContactPerson` and `deleteContactPerson` take it too."
+    )
+    contact_id: strawberry.ID | None = strawberry.field(
+        description="The Moneybird id of the person's contact."
+    )
     administration_id: strawberry.ID | None
     firstname: str | None
     lastname: str | None
@@ -138,14 +168,41 @@ def display_name(raw: dict[str, Any]) -> str:
     return reader.text(raw, "customer_id") or reader.identifier(raw, "id") or ""
 
 
+def _embedded(cls: type, key: str, parent_key: str) -> Any:
+    """A reader of the objects a contact embeds under `key`, each as a view of `cls`.
+    Their global ids carry the contact's id, read from `parent_key` of each: that
+    is given from the contact when an object comes without it."""
+
+    def read(raw: dict[str, Any]) -> list[Any]:
+        items = raw.get(key)
+        if items.__class__ is not list:
+            return []
+        return [
+            view(
+                cls,
+                item if item.get(parent_key) is not None else {**item, parent_key: raw.get("id")},
+            )
+            for item in items
+            if isinstance(item, dict)
+        ]
+
+    return read
+
+
 @upstream_type(
     "Moneybird",
     keys={
+        "moneybird_id": "id",
         "delivery_method_raw": "delivery_method",
         "sepa_sequence_type_raw": "sepa_sequence_type",
         "credit_card_type_raw": "credit_card_type",
     },
-    readers={"display_name": display_name},
+    readers={
+        "id": node_id("Contact", "id"),
+        "display_name": display_name,
+        "notes": _embedded(Note, "notes", "entity_id"),
+        "contact_people": _embedded(ContactPerson, "contact_people", "contact_id"),
+    },
 )
 @strawberry.type(
     description=(
@@ -153,9 +210,10 @@ def display_name(raw: dict[str, Any]) -> str:
         "contact, in camelCase. " + _EMPTY_AS_NULL
     )
 )
-class Contact:
-    id: strawberry.ID = strawberry.field(
-        description="Moneybird id: an 18-digit number, always as an exact string."
+class Contact(Node):
+    moneybird_id: strawberry.ID = strawberry.field(
+        description=_MONEYBIRD_ID.format("contact's")
+        + " Every argument that takes a contact's `id` takes this too."
     )
     administration_id: strawberry.ID | None
     company_name: str | None
@@ -236,9 +294,17 @@ class Contact:
     )
 
 
-@strawberry.type(description="A contact's id and version, to find what changed since a sync.")
+@strawberry.type(
+    description=(
+        "A contact's version, to find what changed since a sync: a value, not an "
+        "object of its own, so it has no `id`."
+    )
+)
 class ContactVersion:
-    id: strawberry.ID
+    contact_id: strawberry.ID = strawberry.field(description="The contact's global id, its `id`.")
+    moneybird_id: strawberry.ID = strawberry.field(
+        description="The contact's Moneybird id, its `moneybirdId`."
+    )
     version: BigInt
 
 

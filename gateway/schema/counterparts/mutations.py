@@ -10,11 +10,11 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import UpstreamRejected
-from gateway.ids import monite_id
+from gateway.ids import global_id, read_child_id, read_counterpart_id
+from gateway.schema.arguments import CounterpartContactId, CounterpartId
 from gateway.schema.contacts.mutations import DeletePayload
-from gateway.schema.counterparts.types import CounterpartContact
+from gateway.schema.counterparts.types import CounterpartContact, contact_view
 from gateway.schema.user_errors import UserError, check_emails, monite_user_errors
-from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 UNSET: Any = strawberry.UNSET
@@ -85,10 +85,12 @@ async def attempt(
         info.context.contacts_by_counterpart.clear(counterpart_key)
 
 
-def _payload(result: dict[str, Any] | list[UserError] | None) -> CounterpartContactPayload:
+def _payload(
+    result: dict[str, Any] | list[UserError] | None, counterpart_key: str
+) -> CounterpartContactPayload:
     if isinstance(result, list):
         return CounterpartContactPayload(contact=None, user_errors=result)
-    contact = None if result is None else view(CounterpartContact, result)
+    contact = None if result is None else contact_view(result, counterpart_key)
     return CounterpartContactPayload(contact=contact, user_errors=[])
 
 
@@ -96,9 +98,9 @@ def _payload(result: dict[str, Any] | list[UserError] | None) -> CounterpartCont
 class CounterpartMutations:
     @strawberry.mutation(description="Add a contact to an organization counterpart.")
     async def create_counterpart_contact(
-        self, info: Info, counterpart_id: strawberry.ID, input: CounterpartContactInput
-    ) -> CounterpartContactPayload:
-        key = monite_id(counterpart_id, argument="counterpartId")
+        self, info: Info, counterpart_id: CounterpartId, input: CounterpartContactInput
+    ) -> CounterpartContactPayload | None:
+        key = read_counterpart_id(counterpart_id, argument="counterpartId")
         errors = check_emails(input.email, ["input", "email"], several=False)
         if errors:
             return CounterpartContactPayload(contact=None, user_errors=errors)
@@ -107,7 +109,8 @@ class CounterpartMutations:
         return _payload(
             await attempt(
                 info, key, lambda: client.create_contact(key, body), id_field=["counterpartId"]
-            )
+            ),
+            key,
         )
 
     @strawberry.mutation(
@@ -116,12 +119,12 @@ class CounterpartMutations:
     async def update_counterpart_contact(
         self,
         info: Info,
-        counterpart_id: strawberry.ID,
-        id: strawberry.ID,
+        counterpart_id: CounterpartId,
+        id: CounterpartContactId,
         input: CounterpartContactUpdateInput,
-    ) -> CounterpartContactPayload:
-        key = monite_id(counterpart_id, argument="counterpartId")
-        contact_key = monite_id(id)
+    ) -> CounterpartContactPayload | None:
+        key = read_counterpart_id(counterpart_id, argument="counterpartId")
+        contact_key = read_child_id(id, "CounterpartContact", key, argument="id")
         errors = check_emails(input.email, ["input", "email"], several=False)
         if errors:
             return CounterpartContactPayload(contact=None, user_errors=errors)
@@ -130,32 +133,37 @@ class CounterpartMutations:
         return _payload(
             await attempt(
                 info, key, lambda: client.update_contact(key, contact_key, body), id_field=["id"]
-            )
+            ),
+            key,
         )
 
     @strawberry.mutation(description="Delete a counterpart contact.")
     async def delete_counterpart_contact(
-        self, info: Info, counterpart_id: strawberry.ID, id: strawberry.ID
-    ) -> DeletePayload:
-        key = monite_id(counterpart_id, argument="counterpartId")
-        contact_key = monite_id(id)
+        self, info: Info, counterpart_id: CounterpartId, id: CounterpartContactId
+    ) -> DeletePayload | None:
+        key = read_counterpart_id(counterpart_id, argument="counterpartId")
+        contact_key = read_child_id(id, "CounterpartContact", key, argument="id")
         client = info.context.monite
         result = await attempt(
             info, key, lambda: client.delete_contact(key, contact_key), id_field=["id"]
         )
         if isinstance(result, list):
             return DeletePayload(deleted_id=None, user_errors=result)
-        return DeletePayload(deleted_id=strawberry.ID(contact_key), user_errors=[])
+        deleted = global_id("CounterpartContact", key, contact_key)
+        return DeletePayload(deleted_id=strawberry.ID(deleted), user_errors=[])
 
     @strawberry.mutation(
         description="Make this contact the counterpart's default; the previous one stops being it."
     )
     async def make_counterpart_contact_default(
-        self, info: Info, counterpart_id: strawberry.ID, id: strawberry.ID
-    ) -> CounterpartContactPayload:
-        key = monite_id(counterpart_id, argument="counterpartId")
-        contact_key = monite_id(id)
+        self, info: Info, counterpart_id: CounterpartId, id: CounterpartContactId
+    ) -> CounterpartContactPayload | None:
+        key = read_counterpart_id(counterpart_id, argument="counterpartId")
+        contact_key = read_child_id(id, "CounterpartContact", key, argument="id")
         client = info.context.monite
         return _payload(
-            await attempt(info, key, lambda: client.make_default(key, contact_key), id_field=["id"])
+            await attempt(
+                info, key, lambda: client.make_default(key, contact_key), id_field=["id"]
+            ),
+            key,
         )

@@ -8,12 +8,14 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import UpstreamNotFound
-from gateway.ids import monite_id
+from gateway.ids import read_child_id, read_counterpart_id
+from gateway.schema.arguments import CounterpartContactId, CounterpartId
 from gateway.schema.counterparts.types import (
     Counterpart,
     CounterpartConnection,
     CounterpartContact,
     CounterpartEdge,
+    contact_view,
 )
 from gateway.schema.relay import PageInfo, check_page_size, decode_cursor, encode_cursor
 from gateway.schema.views import view
@@ -26,16 +28,21 @@ _CURSOR_KIND = "counterparts"
 
 @strawberry.type
 class CounterpartQueries:
-    @strawberry.field(description="A counterpart by id; null when it does not exist.")
-    async def counterpart(self, info: Info, id: strawberry.ID) -> Counterpart | None:
-        raw = await info.context.counterpart_by_id.load(monite_id(id))
+    @strawberry.field(
+        description=(
+            "A counterpart by its `id` or its Monite id (`moniteId`); null when it does not exist."
+        )
+    )
+    async def counterpart(self, info: Info, id: CounterpartId) -> Counterpart | None:
+        raw = await info.context.counterpart_by_id.load(read_counterpart_id(id))
         return None if raw is None else view(Counterpart, raw)
 
     @strawberry.field(
         description=(
             f"Counterparts, a page at a time: `first` 1 to 100 (default {DEFAULT_PAGE_SIZE}). "
             "The cursor wraps Monite's pagination token, which carries the filters of the "
-            "first page: `name`, `isCustomer`, `isVendor` apply to the first page only."
+            "first page: `name`, `isCustomer`, `isVendor` apply to the first page only. "
+            "Null, with the error, when Monite fails: the rest of the answer stands."
         )
     )
     async def counterparts(
@@ -48,7 +55,7 @@ class CounterpartQueries:
         ] = None,
         is_customer: bool | None = None,
         is_vendor: bool | None = None,
-    ) -> CounterpartConnection:
+    ) -> CounterpartConnection | None:
         size = check_page_size(first, default=DEFAULT_PAGE_SIZE)
         token = decode_cursor(_CURSOR_KIND, after) if after is not None else None
         page = await info.context.monite.list_counterparts(
@@ -83,13 +90,13 @@ class CounterpartQueries:
         )
     )
     async def counterpart_contact(
-        self, info: Info, counterpart_id: strawberry.ID, id: strawberry.ID
+        self, info: Info, counterpart_id: CounterpartId, id: CounterpartContactId
     ) -> CounterpartContact | None:
-        counterpart_key = monite_id(counterpart_id, argument="counterpartId")
-        contact_key = monite_id(id)
+        counterpart_key = read_counterpart_id(counterpart_id, argument="counterpartId")
+        contact_key = read_child_id(id, "CounterpartContact", counterpart_key, argument="id")
         try:
             raws = await info.context.contacts_by_counterpart.load(counterpart_key)
         except UpstreamNotFound:
             return None
         raw = next((c for c in raws if str(c.get("id", "")).lower() == contact_key), None)
-        return None if raw is None else view(CounterpartContact, raw)
+        return None if raw is None else contact_view(raw, counterpart_key)

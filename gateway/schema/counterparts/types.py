@@ -16,7 +16,7 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.schema import reader
-from gateway.schema.relay import PageInfo
+from gateway.schema.relay import Node, PageInfo, node_id
 from gateway.schema.views import upstream_type, view
 
 Info = strawberry.Info[RequestContext, None]
@@ -62,11 +62,28 @@ class CounterpartIndividual:
     is_vendor: bool | None
 
 
-@upstream_type("Monite")
+def monite_key(value: Any) -> str | None:
+    """A Monite id as the loaders key it: lower-case, as Monite writes UUIDs."""
+    return value.lower() if isinstance(value, str) and value else None
+
+
+_MONITE_ID = "The {} id in Monite (a UUID), as Monite shows it."
+
+
+@upstream_type(
+    "Monite",
+    keys={"monite_id": "id"},
+    readers={"id": node_id("CounterpartContact", "counterpart_id", "id", key_of=monite_key)},
+)
 @strawberry.type(description="A person to reach at a counterpart.")
-class CounterpartContact:
-    id: strawberry.ID
-    counterpart_id: strawberry.ID
+class CounterpartContact(Node):
+    monite_id: strawberry.ID = strawberry.field(
+        description=_MONITE_ID.format("contact's")
+        + " The counterpart contact mutations take it too."
+    )
+    counterpart_id: strawberry.ID = strawberry.field(
+        description="The Monite id of the contact's counterpart."
+    )
     first_name: str | None
     last_name: str | None
     email: str | None
@@ -121,7 +138,9 @@ def _from_details(
 
 @upstream_type(
     "Monite",
+    keys={"monite_id": "id"},
     readers={
+        "id": node_id("Counterpart", "id", key_of=monite_key),
         "name": _name,
         "is_customer": _from_details(reader.boolean, "is_customer"),
         "is_vendor": _from_details(reader.boolean, "is_vendor"),
@@ -130,8 +149,11 @@ def _from_details(
     },
 )
 @strawberry.type(description="A Monite counterpart: a customer or vendor of the entity.")
-class Counterpart:
-    id: strawberry.ID
+class Counterpart(Node):
+    monite_id: strawberry.ID = strawberry.field(
+        description=_MONITE_ID.format("counterpart's")
+        + " Every argument that takes a counterpart's `id` takes this too."
+    )
     type: CounterpartType | None
     name: str = strawberry.field(description="Legal name, else first and last name.")
     is_customer: bool | None
@@ -146,14 +168,25 @@ class Counterpart:
 
     @strawberry.field(description="All contacts of the counterpart (one call, shared).")
     async def contacts(self, info: Info) -> list[CounterpartContact]:
-        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
-        return [view(CounterpartContact, raw) for raw in raws]
+        key = str(self.monite_id).lower()
+        raws = await info.context.contacts_by_counterpart.load(key)
+        return [contact_view(raw, key) for raw in raws]
 
     @strawberry.field(description="The default contact; shares the call with `contacts`.")
     async def default_contact(self, info: Info) -> CounterpartContact | None:
-        raws = await info.context.contacts_by_counterpart.load(str(self.id).lower())
+        key = str(self.monite_id).lower()
+        raws = await info.context.contacts_by_counterpart.load(key)
         default = next((raw for raw in raws if raw.get("is_default") is True), None)
-        return None if default is None else view(CounterpartContact, default)
+        return None if default is None else contact_view(default, key)
+
+
+def contact_view(raw: dict[str, Any], counterpart_key: str) -> CounterpartContact:
+    """A counterpart contact of the counterpart `counterpart_key` as its type; its
+    global id carries the counterpart's, given from the list it came in when
+    Monite left it out."""
+    if raw.get("counterpart_id") is None:
+        raw = {**raw, "counterpart_id": counterpart_key}
+    return view(CounterpartContact, raw)
 
 
 @strawberry.type
