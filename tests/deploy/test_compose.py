@@ -68,6 +68,9 @@ def test_every_replica_serves_one_worker_sharing_redis() -> None:
         assert not settings.uses_sandbox
         assert urlsplit(env["MONEYBIRD_BASE_URL"]).hostname == "sandbox"
         assert port_of(SERVICES["sandbox"]["command"]) == urlsplit(env["MONEYBIRD_BASE_URL"]).port
+        # Moneybird's webhook pushes reach any replica through the balancer
+        public = urlsplit(env["GATEWAY_PUBLIC_URL"])
+        assert (public.hostname, public.port) == ("lb", 8000)
         assert service["depends_on"] == {
             "redis": {"condition": "service_healthy"},
             "sandbox": {"condition": "service_healthy"},
