@@ -10,6 +10,7 @@ from gateway.context import RequestContext
 from gateway.errors import UpstreamNotFound
 from gateway.ids import read_child_id, read_counterpart_id
 from gateway.schema.arguments import CounterpartContactId, CounterpartId
+from gateway.schema.counterparts.pages import MAX_CALLS, Filters, Place, read_window
 from gateway.schema.counterparts.types import (
     Counterpart,
     CounterpartConnection,
@@ -17,13 +18,12 @@ from gateway.schema.counterparts.types import (
     CounterpartEdge,
     contact_view,
 )
-from gateway.schema.relay import PageInfo, check_page_size, decode_cursor, encode_cursor
+from gateway.schema.relay import PageInfo, check_page_size
 from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
 
 DEFAULT_PAGE_SIZE = 20
-_CURSOR_KIND = "counterparts"
 
 
 @strawberry.type
@@ -40,9 +40,13 @@ class CounterpartQueries:
     @strawberry.field(
         description=(
             f"Counterparts, a page at a time: `first` 1 to 100 (default {DEFAULT_PAGE_SIZE}). "
-            "The cursor wraps Monite's pagination token, which carries the filters of the "
-            "first page: `name`, `isCustomer`, `isVendor` apply to the first page only. "
-            "Null, with the error, when Monite fails: the rest of the answer stands."
+            "Each edge's cursor continues the list right after it. Cursors wrap Monite's "
+            "pagination tokens, which carry the filters of the first page: with `after`, "
+            "`name`, `isCustomer` and `isVendor` are those of the first page. Monite may "
+            "keep the first page's size in its tokens: a page then holds fewer than "
+            f"`first` counterparts when they spread over more than {MAX_CALLS} of "
+            "Monite's pages, with `hasNextPage` true. Null, with the error, when Monite "
+            "fails: the rest of the answer stands."
         )
     )
     async def counterparts(
@@ -57,29 +61,23 @@ class CounterpartQueries:
         is_vendor: bool | None = None,
     ) -> CounterpartConnection | None:
         size = check_page_size(first, default=DEFAULT_PAGE_SIZE)
-        token = decode_cursor(_CURSOR_KIND, after) if after is not None else None
-        page = await info.context.monite.list_counterparts(
-            limit=size,
-            pagination_token=token,
-            name=name,
-            is_customer=is_customer,
-            is_vendor=is_vendor,
-        )
-        info.context.counterpart_by_id.prime_many(page.counterparts)
-        end_cursor = encode_cursor(_CURSOR_KIND, page.next_token) if page.next_token else None
-        # Monite's tokens point at pages, not items: every edge of a page carries the
-        # cursor of the page after it, so `after: <any edge's cursor>` continues the list.
+        if after is None:
+            start = Place(None, 0, Filters(name, is_customer, is_vendor))
+        else:
+            start = Place.of_cursor(after)
+        context = info.context
+        window = await read_window(context.monite, context.counterpart_by_id, start, size)
         edges = [
-            CounterpartEdge(cursor=end_cursor or "", node=view(Counterpart, raw))
-            for raw in page.counterparts
+            CounterpartEdge(cursor=cursor, node=view(Counterpart, raw))
+            for raw, cursor in window.items
         ]
         return CounterpartConnection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.next_token is not None,
+                has_next_page=window.has_next_page,
                 has_previous_page=after is not None,
-                start_cursor=None,
-                end_cursor=end_cursor,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
             ),
         )
 
