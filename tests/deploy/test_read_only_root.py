@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,10 +21,9 @@ import pytest
 from gateway.sandbox.state import SandboxState
 from tests.servers import free_port
 
-TMPDIR = "/tmp"  # noqa: S108 - the path the Deployment mounts its emptyDir at
-
 # Every mount read-only but the kernel's own, then a tmpfs for TMPDIR (when $1 is
-# "tmpfs"), then the command.
+# "tmpfs"), then the command. TMPDIR is a directory of the test's own rather than
+# /tmp, which a tmpfs would hide along with anything else there (a checkout, say).
 CONTAINER = """
 set -e
 awk '{print $2}' /proc/self/mounts | while read -r mount; do
@@ -51,7 +51,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def start(sandbox_url: str, port: int, tmpdir_mount: str) -> subprocess.Popen[str]:
+def start(sandbox_url: str, port: int, tmpdir: Path, tmpdir_mount: str) -> subprocess.Popen[str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -66,7 +66,7 @@ def start(sandbox_url: str, port: int, tmpdir_mount: str) -> subprocess.Popen[st
         # as the Dockerfile and deploy/kubernetes/deployment.yaml have it
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": "/home/gateway",
-        "TMPDIR": TMPDIR,
+        "TMPDIR": str(tmpdir),
     }
     # Two workers: they share their state through a SQLite file in a run directory
     # under TMPDIR, the one thing the gateway writes.
@@ -82,12 +82,12 @@ def start(sandbox_url: str, port: int, tmpdir_mount: str) -> subprocess.Popen[st
 
 
 def test_the_gateway_serves_with_only_tmpdir_writable(
-    sandbox: SandboxState, sandbox_url: str
+    sandbox: SandboxState, sandbox_url: str, tmp_path: Path
 ) -> None:
     # given
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start(sandbox_url, port, "tmpfs")
+    process = start(sandbox_url, port, tmp_path, "tmpfs")
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -118,9 +118,9 @@ def test_the_gateway_serves_with_only_tmpdir_writable(
     assert "Traceback" not in stderr
 
 
-def test_without_a_writable_tmpdir_it_cannot_start() -> None:
-    # given the same container with TMPDIR left on the read-only root
-    process = start("http://127.0.0.1:9", free_port(), "none")
+def test_without_a_writable_tmpdir_it_cannot_start(tmp_path: Path) -> None:
+    # given the same container with TMPDIR left read-only
+    process = start("http://127.0.0.1:9", free_port(), tmp_path, "none")
     # then the run directory cannot be made: the root really is read-only
     _, stderr = process.communicate(timeout=30)
     assert process.returncode != 0
