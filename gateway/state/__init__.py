@@ -128,6 +128,7 @@ async def open_state(
             redis.url, timeout=redis.timeout, prefix=redis.prefix, idle_ttl=redis.idle_ttl
         )
         state = FallbackState(shared, processes=redis.processes, retry_every=redis.retry_every)
+        await state.connect()
     elif path is not None:
         state = SqliteState(path)
     else:

@@ -25,9 +25,18 @@ What going on alone means, by kind of state:
   made alone are published there for every process, and each reader reads
   Redis's feed from its start once.
 - Leases: taken here, so this process does the job on its own.
-- Values: put and read here; those put alone are put in Redis when it is back.
-  A value `put_if_absent` set alone (the salt of `gateway.state.keys`) gives
-  way to the one Redis holds, and whoever `watch`es the key is told.
+- Values: put here; one not put here since is read as Redis last gave it
+  (a copy of the values read and written through Redis, bounded in size, so
+  that a token Moneybird accepted or a webhook's registration is still known).
+  Those put alone are put in Redis when it is back. A value `put_if_absent`
+  drew alone (the salt of `gateway.state.keys`) gives way to the one Redis
+  holds, and whoever `watch`es the key is told.
+
+A Redis that comes back restarted may have lost everything (without
+persistence it has): each process then gives it back what it knew, where the
+key holds nothing, with the time each value had left to live, as well as the
+latest slots of each budget key (named by their times, so that the slots
+several processes knew count once).
 
 Two processes that both change a feed's key alone leave in Redis whichever
 change came back last; the mirror's next sync corrects it.
@@ -39,6 +48,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -56,6 +66,10 @@ logger = logging.getLogger("gateway.state")
 UNREACHABLE = (RedisError, OSError, TimeoutError)
 # Admissions between two sweeps of the copies kept for going on alone.
 _SWEEP_EVERY = 1024
+# The copy of values read and written through Redis: their total size, and the
+# largest one kept.
+_KNOWN_BYTES = 4_000_000
+_KNOWN_LARGEST = 64_000
 
 
 @dataclass
@@ -70,11 +84,9 @@ class _Alone:
     streams: set[str] = field(default_factory=set)
     # key -> (value, ttl) put
     values: dict[str, tuple[bytes | None, float | None]] = field(default_factory=dict)
-    # key -> value put_if_absent set
-    absent: dict[str, bytes] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.slots or self.holds or self.streams or self.values or self.absent)
+        return bool(self.slots or self.holds or self.streams or self.values)
 
     def merge(self, later: _Alone) -> None:
         """Add what was done after this, which a hand-over that failed left behind."""
@@ -84,7 +96,6 @@ class _Alone:
         self.holds |= later.holds
         self.streams |= later.streams
         self.values |= later.values
-        self.absent = later.absent | self.absent
 
 
 class FallbackState:
@@ -112,12 +123,27 @@ class FallbackState:
         # Every hold this process set, against a 429 forgotten when Redis goes.
         self._holds: dict[str, float] = {}
         self._watchers: dict[str, list[Callable[[bytes], None]]] = {}
+        # Values as Redis last gave them, with when they expire there (None: never),
+        # least recently used first.
+        self._known: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+        self._known_bytes = 0
+        # Which run of the Redis server this process last shared.
+        self._server: str | None = None
+        # What put_if_absent settled on, for Redis should it lose it.
+        self._settled: dict[str, bytes] = {}
         self._until_sweep = _SWEEP_EVERY
         STATE_DEGRADED.set(0)
 
     @property
     def degraded(self) -> bool:
         return self._degraded
+
+    async def connect(self) -> None:
+        """Learn which run of Redis this is, or go on alone from the start."""
+        try:
+            self._server = await self._primary.server_id()
+        except UNREACHABLE as exc:
+            await self._degrade(exc)
 
     def watch(self, key: str, callback: Callable[[bytes], None]) -> None:
         """Call `callback` with the value Redis holds for `key`, when it differs from
@@ -258,19 +284,30 @@ class FallbackState:
     async def get(self, key: str) -> bytes | None:
         if not self._degraded:
             try:
-                return await self._primary.get(key)
+                value, ttl = await self._primary.get_with_ttl(key)
             except UNREACHABLE as exc:
                 await self._degrade(exc)
+            else:
+                self._know(key, value, ttl)
+                return value
         STATE_FALLBACKS.inc()
-        return await self._local.get(key)
+        if key in self._alone.values:
+            return await self._local.get(key)
+        known = self._known.get(key)
+        if known is None:
+            return None
+        self._known.move_to_end(key)
+        return known[0]
 
     async def put(self, key: str, value: bytes | None, *, ttl: float | None = None) -> None:
         if not self._degraded:
             try:
                 await self._primary.put(key, value, ttl=ttl)
-                return
             except UNREACHABLE as exc:
                 await self._degrade(exc)
+            else:
+                self._know(key, value, ttl)
+                return
         STATE_FALLBACKS.inc()
         self._alone.values[key] = (value, ttl)
         await self._local.put(key, value, ttl=ttl)
@@ -278,13 +315,27 @@ class FallbackState:
     async def put_if_absent(self, key: str, value: bytes) -> bytes:
         if not self._degraded:
             try:
-                return await self._primary.put_if_absent(key, value)
+                stored = await self._primary.put_if_absent(key, value)
             except UNREACHABLE as exc:
                 await self._degrade(exc)
+            else:
+                self._settled[key] = stored
+                return stored
         STATE_FALLBACKS.inc()
-        stored = await self._local.put_if_absent(key, value)
-        self._alone.absent.setdefault(key, stored)
-        return stored
+        return self._settled.setdefault(key, value)
+
+    def _know(self, key: str, value: bytes | None, ttl: float | None) -> None:
+        """Keep `value` as Redis has it now, for when Redis cannot be reached."""
+        old = self._known.pop(key, None)
+        if old is not None:
+            self._known_bytes -= len(old[0])
+        if value is None or len(value) > _KNOWN_LARGEST:
+            return
+        self._known[key] = (value, None if ttl is None else self._clock() + ttl)
+        self._known_bytes += len(value)
+        while self._known_bytes > _KNOWN_BYTES:
+            _, (evicted, _) = self._known.popitem(last=False)
+            self._known_bytes -= len(evicted)
 
     async def aclose(self) -> None:
         if self._probe is not None:
@@ -327,6 +378,17 @@ class FallbackState:
         """Give Redis what this process did alone, then go back to it. Operations
         keep coming meanwhile, answered here: what they did is handed over too,
         until nothing is left, and then Redis takes over without a pause."""
+        server = await self._primary.server_id()
+        if self._server is not None and server != self._server:
+            await self._restore()
+        self._server = server
+        # A value drawn alone gives way to the one Redis holds.
+        for key, value in list(self._settled.items()):
+            stored = await self._primary.put_if_absent(key, value)
+            if stored != value:
+                self._settled[key] = stored
+                for callback in self._watchers.get(key, []):
+                    callback(stored)
         while self._alone:
             alone, self._alone = self._alone, _Alone()
             try:
@@ -348,6 +410,17 @@ class FallbackState:
         STATE_DEGRADED.set(0)
         logger.warning("the shared state (Redis) answers again; this process shares it again")
 
+    async def _restore(self) -> None:
+        """Give a restarted Redis what this process knew, where it holds nothing."""
+        now = self._clock()
+        for key, (value, expires) in list(self._known.items()):
+            if expires is None or expires > now:
+                await self._primary.put_new(
+                    key, value, ttl=None if expires is None else expires - now
+                )
+        for key, (window, slots) in list(self._recent.items()):
+            await self._primary.record(key, slots, window=window)
+
     async def _replay(self, alone: _Alone) -> None:
         now = self._clock()
         for key in list(alone.slots):
@@ -368,13 +441,6 @@ class FallbackState:
             value, ttl = alone.values[key]
             await self._primary.put(key, value, ttl=ttl)
             del alone.values[key]
-        for key in list(alone.absent):
-            value = alone.absent[key]
-            stored = await self._primary.put_if_absent(key, value)
-            del alone.absent[key]
-            if stored != value:
-                for callback in self._watchers.get(key, []):
-                    callback(stored)
 
 
 def _local_position(seq: int) -> int:

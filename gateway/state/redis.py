@@ -97,16 +97,16 @@ return {1, fmt(delay), recent}
 """
 )
 
-# KEYS: calls. ARGV: now, window, nonce, then slots taken elsewhere.
+# KEYS: calls. ARGV: now, window, then each slot taken elsewhere and its member.
 _RECORD = (
     _NOW
     + """
 local now, window = now_from(ARGV[1]), tonumber(ARGV[2])
 local latest = now
-for i = 4, #ARGV do
+for i = 3, #ARGV, 2 do
   local at = tonumber(ARGV[i])
   if at > now - window then
-    redis.call('ZADD', KEYS[1], fmt(at), ARGV[3] .. ':' .. i)
+    redis.call('ZADD', KEYS[1], fmt(at), ARGV[i + 1])
     latest = math.max(latest, at)
   end
 end
@@ -228,6 +228,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
 
+# KEYS: value. Returns the value and the ms it has to live (-1: no expiry).
+_GET_WITH_TTL = """
+local value = redis.call('GET', KEYS[1])
+if not value then return {false, -2} end
+return {value, redis.call('PTTL', KEYS[1])}
+"""
+
 # A feed's values: a set one, or a deletion.
 _SET = b"v"
 _DELETED = b"d"
@@ -256,6 +263,7 @@ class RedisState:
         self._renew_lease = client.register_script(_RENEW_LEASE)
         self._release_lease = client.register_script(_RELEASE_LEASE)
         self._put_if_absent = client.register_script(_PUT_IF_ABSENT)
+        self._get_with_ttl = client.register_script(_GET_WITH_TTL)
 
     @classmethod
     def from_url(
@@ -322,12 +330,15 @@ class RedisState:
 
     async def record(self, key: str, slots: Iterable[float], *, window: float) -> None:
         """Count `slots` as taken: slots a process took while it could not reach
-        Redis. Those that already left the window are dropped."""
-        await self._run(
-            self._record,
-            [self._key("calls", key)],
-            [self._now(), repr(window), secrets.token_hex(8), *(repr(slot) for slot in slots)],
-        )
+        Redis, or slots a Redis that restarted lost. Those that already left the
+        window are dropped. A slot is named by its time, so that processes that
+        record the same slots count them once."""
+        args: list[str] = [self._now(), repr(window)]
+        seen: dict[float, int] = {}
+        for slot in slots:
+            n = seen[slot] = seen.get(slot, -1) + 1
+            args += [repr(slot), f"r:{slot!r}:{n}"]
+        await self._run(self._record, [self._key("calls", key)], args)
 
     async def hold(self, key: str, seconds: float) -> None:
         await self._run(self._hold, [self._key("hold", key)], [self._now(), repr(seconds)])
@@ -391,6 +402,23 @@ class RedisState:
 
     async def put_if_absent(self, key: str, value: bytes) -> bytes:
         return bytes(await self._run(self._put_if_absent, [self._key("value", key)], [value]))
+
+    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+        """The value and the seconds it has to live (None: it stays)."""
+        value, ttl = await self._run(self._get_with_ttl, [self._key("value", key)], [])
+        if value is None:
+            return None, None
+        return bytes(value), None if ttl < 0 else ttl / 1000
+
+    async def put_new(self, key: str, value: bytes, *, ttl: float | None = None) -> bool:
+        """Put `value` unless the key holds one; whether it was put."""
+        px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+        return bool(await self._client.set(self._key("value", key), value, px=px, nx=True))
+
+    async def server_id(self) -> str:
+        """The id of the Redis server's run: another after it restarted."""
+        info = await self._client.info("server")
+        return str(info["run_id"])
 
     async def ping(self) -> None:
         """Raises unless the server answers."""

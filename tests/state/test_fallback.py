@@ -5,6 +5,7 @@ real redis-server that the tests kill, pause and start again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.observability.metrics import REGISTRY
 from gateway.state import FallbackState, KeyHasher, RedisState, Usage
@@ -57,12 +59,19 @@ async def states(
         return RedisState.from_url(server.url, timeout=TIMEOUT, prefix=prefix, clock=clock)
 
     state = FallbackState(redis(), processes=processes, retry_every=0.05, clock=clock)
+    await state.connect()
     direct = redis()
     try:
         yield state, direct
     finally:
         await state.aclose()
         await direct.aclose()
+
+
+async def reconnect(state: RedisState) -> None:
+    """Drop a connection to the Redis that was stopped: the next command opens one."""
+    with contextlib.suppress(RedisConnectionError):
+        await state.ping()
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -76,7 +85,16 @@ def test_redis_down_answers_everything_alone_then_hands_it_over(
 
     async def scenario() -> None:
         async with states(server, clock, processes=3) as (state, direct):
-            # given Redis is gone
+            # given what Redis holds and this process read: a salt, a value that
+            # expires, one that stays, and another process's calls
+            salt = await state.put_if_absent(SALT_KEY, b"salt")
+            await direct.put("accepted", b"yes", ttl=60)
+            await direct.put("webhook", b"registered")
+            assert await state.get("accepted") == b"yes"
+            assert await state.get("webhook") == b"registered"
+            assert (await direct.admit("other", limit=9, window=10, max_wait=0)).admitted
+            assert (await state.admit("other", limit=9, window=10, max_wait=0)).admitted
+            # when Redis is gone
             server.stop()
             used = fallbacks()
             # when this process admits calls against a limit of 9 shared by 3 processes
@@ -100,10 +118,17 @@ def test_redis_down_answers_everything_alone_then_hands_it_over(
             server.start()
             await eventually(lambda: not state.degraded)
             assert degraded() == 0
+            await reconnect(direct)
             # then what was done alone is in Redis for every process
             assert await direct.usage("k", limit=9, window=10) == Usage(calls=3, wait=0)
             assert await direct.since("mirror:1", 0) == (1, [("7", b"alone")])
             assert await direct.get("registration") == b"made alone"
+            # and what the restarted Redis had lost and this process knew
+            assert await direct.get(SALT_KEY) == salt
+            assert await direct.get("webhook") == b"registered"
+            assert await direct.get("accepted") == b"yes"
+            assert 0 < (await direct.get_with_ttl("accepted"))[1] <= 60  # type: ignore[operator]
+            assert await direct.usage("other", limit=9, window=10) == Usage(calls=2, wait=0)
             # a reader of the local feed reads Redis's from its start
             assert await state.since("mirror:1", position) == (1, [("7", b"alone")])
             # and for one window, this process leaves room for the others' shares
@@ -148,7 +173,8 @@ def test_a_redis_that_does_not_answer_costs_one_timeout(server: RedisServer) -> 
             server.pause()
             try:
                 started = time.monotonic()
-                assert await state.get("value") is None
+                # a value read or written through Redis is answered as Redis had it
+                assert await state.get("value") == b"shared"
                 first = time.monotonic() - started
                 started = time.monotonic()
                 for _ in range(20):
