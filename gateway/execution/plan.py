@@ -277,7 +277,7 @@ def _type_check(
         # graphql-core passes the field's resolve info, also to the items of a list.
         field_path = path
         for _ in range(lists):
-            field_path = field_path.prev  # type: ignore[assignment]
+            field_path = field_path.prev or field_path
         info = executor.build_resolve_info(field_def, nodes, parent_type, field_path)
         verdict = is_type_of(value, info)
         if executor.is_awaitable(verdict):

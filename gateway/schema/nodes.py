@@ -45,11 +45,13 @@ def _embedded(cls: type, key: str, wanted: str, parent_key: str) -> Callable[[An
     under `key`; None when the contact or the object is gone."""
 
     def find(contact: Raw | None) -> Node | None:
-        items = [] if contact is None else contact.get(key)
-        for item in items if isinstance(items, list) else []:
+        items = None if contact is None else contact.get(key)
+        if contact is None or not isinstance(items, list):
+            return None
+        for item in items:
             if isinstance(item, dict) and str(item.get("id")) == wanted:
                 if item.get(parent_key) is None:
-                    item = {**item, parent_key: contact.get("id")}  # type: ignore[union-attr]
+                    item = {**item, parent_key: contact.get("id")}
                 found: Node = view(cls, item)
                 return found
         return None
@@ -168,4 +170,4 @@ class NodeQueries:
                 results.append(await lookup.result())
             except Exception as error:
                 results.append(error)
-        return results  # type: ignore[return-value]
+        return results  # type: ignore[return-value]  # exceptions are items: see above
