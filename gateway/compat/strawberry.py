@@ -12,10 +12,15 @@
   (`value_check`): it reads the value's class (and a `strawberry.cast` mark on
   the value), never the resolve info, so the planned executor checks each
   object without building an info for it, and remembers the classes that pass.
+- Which fields only read an attribute (`attribute_reader`: Strawberry marks
+  their resolvers) and how a resolver that takes nothing but `self` and `info`
+  is called (`direct_resolver`): the planned executor reads the first straight
+  off the object and calls the second without Strawberry's per-call wrapper.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +28,7 @@ from types import CodeType
 from typing import Any, TypeGuard
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLField, GraphQLResolveInfo, GraphQLSchema
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
@@ -139,3 +144,62 @@ def _strawberry_is_type_of() -> CodeType:
         raise RuntimeError("Strawberry no longer gives interface implementations is_type_of")
     code: CodeType = is_type_of.__code__
     return code
+
+
+# Where Strawberry keeps its own field in a graphql-core field's extensions.
+_STRAWBERRY_DEFINITION = "strawberry-definition"
+
+
+def attribute_reader(field_def: GraphQLField) -> Callable[[Any], Any] | None:
+    """A function of the source that reads the field, for a Strawberry field that
+    only reads an attribute; None for a field with a resolver of its own."""
+    # Strawberry marks the resolvers of fields that only read an attribute.
+    if not getattr(field_def.resolve, "_is_default", False):
+        return None
+    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_DEFINITION)
+    if strawberry_field is None:
+        return None
+    python_name = strawberry_field.python_name
+    default_resolver = strawberry_field.default_resolver
+    if default_resolver is getattr:
+        return operator.attrgetter(python_name)
+    return lambda source: default_resolver(source, python_name)
+
+
+def direct_resolver(
+    schema: GraphQLSchema, field_def: GraphQLField
+) -> Callable[[Any, GraphQLResolveInfo[Any]], Any] | None:
+    """The resolver of a field with no arguments, field extensions or exception
+    handlers, called as Strawberry would call it, without the per-call wrapper
+    that converts arguments and runs extensions the field does not have: a page
+    of counterparts calls `defaultContact` once per counterpart."""
+    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_DEFINITION)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if strawberry_field is None or strawberry_schema is None:
+        return None
+    resolver = strawberry_field.base_resolver
+    if (
+        resolver is None
+        or field_def.args
+        or strawberry_field.arguments
+        or strawberry_field.extensions
+        or strawberry_field.is_subscription
+        or strawberry_schema.exception_handlers
+        or not callable(resolver.wrapped_func)
+    ):
+        return None
+    parameters = list(resolver.signature.parameters.values())
+    expected = [p for p in (resolver.self_parameter, resolver.info_parameter) if p is not None]
+    if parameters != expected or any(p.kind is p.KEYWORD_ONLY for p in parameters):
+        return None
+    function = resolver.wrapped_func
+    info_class = strawberry_schema.config.info_class
+    if resolver.self_parameter is not None and resolver.info_parameter is not None:
+        return lambda source, info: function(
+            source, info_class(_raw_info=info, _field=strawberry_field)
+        )
+    if resolver.self_parameter is not None:
+        return lambda source, _info: function(source)
+    if resolver.info_parameter is not None:
+        return lambda _source, info: function(info_class(_raw_info=info, _field=strawberry_field))
+    return lambda _source, _info: function()

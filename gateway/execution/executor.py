@@ -38,8 +38,8 @@ from graphql import (
 from graphql.execution import ExecutionResult, Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel, is_iterable
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gateway.compat.strawberry import StrawberryExecutor
 from gateway.execution.plan import Completer, FieldPlan, ListField, ObjectPlan, PlanCache
 
 _plans = PlanCache()
@@ -52,7 +52,7 @@ def _alive(reference: weakref.ref[PlannedExecutor]) -> PlannedExecutor:
     return executor
 
 
-class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+class PlannedExecutor(StrawberryExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # graphql-core's helpers are bound methods of the executor, which holds them:

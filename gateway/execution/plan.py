@@ -31,7 +31,6 @@ request-level error.
 
 from __future__ import annotations
 
-import operator
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -60,17 +59,17 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import (
+from graphql.execution import VariableValues
+from graphql.pyutils import Path, Undefined
+
+from gateway.compat.graphql_core import (
     FieldDetailsList,
     FragmentDetails,
     collect_fields,
     collect_subfields,
+    invalid_return_type_error,
 )
-from graphql.execution.values import VariableValues
-from graphql.pyutils import Path, Undefined
-
-from gateway.compat.graphql_core import invalid_return_type_error
-from gateway.compat.strawberry import value_check
+from gateway.compat.strawberry import attribute_reader, direct_resolver, value_check
 
 if TYPE_CHECKING:
     from gateway.execution.executor import PlannedExecutor
@@ -79,7 +78,6 @@ if TYPE_CHECKING:
 # or a coroutine when something below it is asynchronous.
 Completer = Callable[["PlannedExecutor", Any, Any], Any]
 
-_STRAWBERRY_FIELD = "strawberry-definition"
 _TYPENAME = "__typename"
 
 
@@ -178,7 +176,7 @@ class _Planner:
         field_def = self.schema.get_field(parent_type, name)
         if field_def is None:
             raise Unsupported(f"unknown field {name}")
-        read = _plain_reader(parent_type, name, field_def)
+        read = _typename(parent_type.name) if name == _TYPENAME else attribute_reader(field_def)
         return_type = field_def.type
         is_leaf = is_leaf_type(_unwrap_non_null(return_type))
         return FieldPlan(
@@ -188,7 +186,7 @@ class _Planner:
             details=details,
             nodes=nodes,
             read=read,
-            call=_direct_call(self.schema, field_def) if read is None else None,
+            call=direct_resolver(self.schema, field_def) if read is None else None,
             has_args=bool(field_def.args or nodes[0].arguments),
             non_null=is_non_null_type(return_type),
             needs_path=read is None or not is_leaf,
@@ -300,62 +298,8 @@ def _unwrap_non_null(type_: GraphQLOutputType) -> GraphQLOutputType:
     return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
 
 
-def _plain_reader(
-    parent_type: GraphQLObjectType, name: str, field_def: GraphQLField
-) -> Callable[[Any], Any] | None:
-    if name == _TYPENAME:
-        type_name = parent_type.name
-        return lambda _source: type_name
-    # Strawberry marks the resolvers of fields that only read an attribute.
-    if not getattr(field_def.resolve, "_is_default", False):
-        return None
-    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_FIELD)
-    if strawberry_field is None:
-        return None
-    python_name = strawberry_field.python_name
-    default_resolver = strawberry_field.default_resolver
-    if default_resolver is getattr:
-        return operator.attrgetter(python_name)
-    return lambda source: default_resolver(source, python_name)
-
-
-def _direct_call(
-    schema: GraphQLSchema, field_def: GraphQLField
-) -> Callable[[Any, GraphQLResolveInfo[Any]], Any] | None:
-    """The resolver of a field with no arguments, field extensions or exception
-    handlers, called as Strawberry would call it, without the per-call wrapper
-    that converts arguments and runs extensions it does not have. Twenty
-    `defaultContact`s a page paid that wrapper twenty times."""
-    strawberry_field = (field_def.extensions or {}).get(_STRAWBERRY_FIELD)
-    strawberry_schema = getattr(schema, "_strawberry_schema", None)
-    if strawberry_field is None or strawberry_schema is None:
-        return None
-    resolver = strawberry_field.base_resolver
-    if (
-        resolver is None
-        or field_def.args
-        or strawberry_field.arguments
-        or strawberry_field.extensions
-        or strawberry_field.is_subscription
-        or strawberry_schema.exception_handlers
-        or not callable(resolver.wrapped_func)
-    ):
-        return None
-    parameters = list(resolver.signature.parameters.values())
-    expected = [p for p in (resolver.self_parameter, resolver.info_parameter) if p is not None]
-    if parameters != expected or any(p.kind is p.KEYWORD_ONLY for p in parameters):
-        return None
-    function = resolver.wrapped_func
-    info_class = strawberry_schema.config.info_class
-    if resolver.self_parameter is not None and resolver.info_parameter is not None:
-        return lambda source, info: function(
-            source, info_class(_raw_info=info, _field=strawberry_field)
-        )
-    if resolver.self_parameter is not None:
-        return lambda source, _info: function(source)
-    if resolver.info_parameter is not None:
-        return lambda _source, info: function(info_class(_raw_info=info, _field=strawberry_field))
-    return lambda _source, _info: function()
+def _typename(type_name: str) -> Callable[[Any], Any]:
+    return lambda _source: type_name
 
 
 def _non_null(inner: Completer, message: str) -> Completer:

@@ -6,11 +6,19 @@ import asyncio
 from typing import Any
 
 import strawberry
-from graphql import ExecutionResult, GraphQLObjectType, GraphQLSchema, parse
+from graphql import (
+    ExecutionResult,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    parse,
+)
 
 from gateway.compat.graphql_core import Executor
 from gateway.compat.strawberry import (
     StrawberryExecutor,
+    attribute_reader,
+    direct_resolver,
     graphql_schema,
     is_awaitable,
     value_check,
@@ -127,3 +135,68 @@ def test_a_check_of_a_types_own_is_not_taken_for_strawberrys() -> None:
     assert value_check(robot.is_type_of) is None
     # a type that implements no interface has no check at all
     assert _object_type(schema, "Zoo").is_type_of is None
+
+
+@strawberry.type
+class Shelf:
+    title: str
+
+    @strawberry.field
+    def label(self) -> str:
+        return self.title.upper()
+
+    @strawberry.field
+    def where(self, info: strawberry.Info[dict[str, str], None]) -> str:
+        return f"{self.title} in {info.context['room']}"
+
+    @strawberry.field
+    def lookup(self, key: str) -> str:
+        return key
+
+
+@strawberry.type
+class Library:
+    shelf: Shelf
+
+
+def shelf_fields() -> tuple[GraphQLSchema, dict[str, Any]]:
+    schema = graphql_schema(strawberry.Schema(query=Library))
+    shelf = schema.get_type("Shelf")
+    assert isinstance(shelf, GraphQLObjectType)
+    return schema, shelf.fields
+
+
+def test_a_plain_field_is_read_straight_off_the_object() -> None:
+    _, fields = shelf_fields()
+    read = attribute_reader(fields["title"])
+    assert read is not None
+    assert read(Shelf(title="Atlases")) == "Atlases"
+    assert attribute_reader(fields["label"]) is None
+
+
+def test_a_resolver_of_self_and_info_is_called_without_the_wrapper() -> None:
+    schema, fields = shelf_fields()
+    label = direct_resolver(schema, fields["label"])
+    assert label is not None
+    assert label(Shelf(title="maps"), None) == "MAPS"  # type: ignore[arg-type]
+    where = direct_resolver(schema, fields["where"])
+    assert where is not None
+    info = GraphQLResolveInfo(  # what graphql-core passes; Strawberry wraps it
+        "where",
+        [],
+        fields["where"].type,
+        schema.get_type("Shelf"),
+        None,
+        schema,  # type: ignore[arg-type]
+        {},
+        None,
+        None,
+        {},
+        {"room": "hall"},
+        None,
+        None,
+        None,  # type: ignore[arg-type]
+    )
+    assert where(Shelf(title="maps"), info) == "maps in hall"
+    # a field with arguments keeps Strawberry's wrapper, which converts them
+    assert direct_resolver(schema, fields["lookup"]) is None
