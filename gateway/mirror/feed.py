@@ -15,7 +15,8 @@ import orjson
 
 from gateway.state import State
 
-# The entry that says when the mirror last matched Moneybird as a whole.
+# The entry that says when the mirror last matched Moneybird as a whole; no
+# contact's key (its digits) can be it.
 SYNCED = "synced"
 
 
@@ -49,30 +50,29 @@ class Feed:
     async def publish(
         self, administration: str, changes: list[Change], *, synced_at: float | None = None
     ) -> None:
-        """Publish changes, and the time the mirror matched Moneybird when given."""
-        if changes:
-            await self._state.upsert_many(
-                _stream(administration), [(change.key, change.encode()) for change in changes]
-            )
+        """Publish changes, and the time the mirror matched Moneybird when given, in
+        one transaction."""
+        entries = [(change.key, change.encode()) for change in changes]
         if synced_at is not None:
-            held = await self.synced_at(administration)
-            if held is None or synced_at > held:
-                await self._state.put(_synced_key(administration), repr(synced_at).encode())
+            entries.append((SYNCED, repr(synced_at).encode()))
+        if entries:
+            await self._state.upsert_many(_stream(administration), entries)
 
     async def read(self, administration: str, after: int) -> tuple[int, list[Change], float | None]:
-        """The changes after position `after`: (new position, changes, synced_at)."""
+        """The changes after position `after`: (new position, changes, and the time
+        of a sync published since then, or None)."""
         position, entries = await self._state.since(_stream(administration), after)
-        changes = [Change.decode(key, value) for key, value in entries if value is not None]
-        return position, changes, await self.synced_at(administration)
-
-    async def synced_at(self, administration: str) -> float | None:
-        value = await self._state.get(_synced_key(administration))
-        return None if value is None else float(value)
+        changes = []
+        synced_at = None
+        for key, value in entries:
+            if value is None:
+                continue
+            if key == SYNCED:
+                synced_at = float(value)
+            else:
+                changes.append(Change.decode(key, value))
+        return position, changes, synced_at
 
 
 def _stream(administration: str) -> str:
     return f"mirror:{administration}"
-
-
-def _synced_key(administration: str) -> str:
-    return f"mirror:{administration}:{SYNCED}"

@@ -230,7 +230,7 @@ class Mirrors:
             else:
                 entry.contacts.remove(change.key, at=change.deleted_at)
         entry.position = position
-        if synced_at is not None:
+        if synced_at is not None and (entry.synced_at is None or synced_at > entry.synced_at):
             entry.synced_at = synced_at
 
     def _trim(self) -> None:
