@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.listening import listening_ports
 from tests.servers import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -26,35 +27,41 @@ class RedisServer:
         self.directory = directory
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
+        """Start the server, on its port again after `stop`. The first time, a port
+        another process took since it was chosen is left for another one."""
+        for _ in range(5):
+            self.process = subprocess.Popen(
+                [
+                    REDIS_SERVER,
+                    *("--port", str(self.port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no"),
+                    *("--dir", str(self.directory), "--loglevel", "warning"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 20
+            while self.process.poll() is None and self.port not in listening_ports(
+                self.process.pid
+            ):
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+            if self.process.poll() is None:
+                break
+            assert not self.started, f"redis-server could not listen on {self.port} again"
+            self.port = free_port()
+        else:
+            raise AssertionError("redis-server found no free port")
+        self.started = True
         while not self.answers():
-            assert self.process.poll() is None, "redis-server exited"
-            assert time.monotonic() < deadline, "redis-server did not start"
+            assert time.monotonic() < deadline, "redis-server did not answer"
             time.sleep(0.02)
 
     def answers(self) -> bool:

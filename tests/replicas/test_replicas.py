@@ -30,6 +30,7 @@ import orjson
 import pytest
 
 from gateway.sandbox.seed import ENTITY_ID
+from tests.listening import port_of
 from tests.redis_server import RedisServer
 from tests.servers import free_port
 from tests.state.test_contract import most_in_any_window
@@ -142,10 +143,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for k, v in os.environ.items()
         if not k.startswith(("MONEYBIRD_", "MONITE_", "GATEWAY_"))
     }
-    sandbox_port, lb_port = free_port(), free_port()
-    sandbox = f"http://127.0.0.1:{sandbox_port}"
-    lb = f"http://127.0.0.1:{lb_port}"
-    ports = [free_port() for _ in range(REPLICAS)]
     with ExitStack() as stack:
         processes: list[subprocess.Popen[bytes]] = []
 
@@ -164,16 +161,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         redis.start()
         stack.callback(redis.stop)
         stack.callback(lambda: redis.process is not None and redis.resume())
-        processes.append(
-            start(
-                [
-                    *(sys.executable, "-m", "gateway", "sandbox", "--port", str(sandbox_port)),
-                    *("--rate-limit", f"{LIMIT}/{WINDOW:g}", "--webhook-retry-interval", "0.5"),
-                ],
-                clean,
-                work / "sandbox.log",
-            )
+        # Servers take a port nobody holds (0) and are asked which; only haproxy
+        # needs its port before it starts, as the replicas' public URL.
+        sandbox_process = start(
+            [
+                *(sys.executable, "-m", "gateway", "sandbox", "--port", "0"),
+                *("--rate-limit", f"{LIMIT}/{WINDOW:g}", "--webhook-retry-interval", "0.5"),
+            ],
+            clean,
+            work / "sandbox.log",
         )
+        processes.append(sandbox_process)
+        sandbox = f"http://127.0.0.1:{port_of(sandbox_process, 'the sandbox')}"
+        lb_port = free_port()
+        lb = f"http://127.0.0.1:{lb_port}"
         env = clean | {
             "MONEYBIRD_BASE_URL": f"{sandbox}/moneybird",
             "MONITE_BASE_URL": f"{sandbox}/monite",
@@ -193,26 +194,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "GATEWAY_LOG_LEVEL": "warning",
             "TMPDIR": str(work),
         }
-        replicas: dict[str, subprocess.Popen[bytes]] = {}
-        for n, port in enumerate(ports):
-            url = f"http://127.0.0.1:{port}"
-            replicas[url] = start(
-                [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "1"],
+        started = [
+            start(
+                [sys.executable, "-m", "gateway", "serve", "--port", "0", "--workers", "1"],
                 env,
                 work / f"replica-{n}.log",
             )
-            processes.append(replicas[url])
-        wait_until(lambda: answers(f"{sandbox}/_sandbox/requests", processes[0]), "the sandbox")
+            for n in range(REPLICAS)
+        ]
+        processes += started
+        replicas = {
+            f"http://127.0.0.1:{port_of(process, f'replica {n}')}": process
+            for n, process in enumerate(started)
+        }
+        wait_until(lambda: answers(f"{sandbox}/_sandbox/requests", sandbox_process), "the sandbox")
         for url, process in replicas.items():
             wait_until(lambda u=url, p=process: answers(f"{u}/readyz", p), f"replica {url}")
         config = work / "haproxy.cfg"
         servers = "\n".join(
-            f"    server replica-{n} 127.0.0.1:{port}" for n, port in enumerate(ports)
+            f"    server replica-{n} {url.removeprefix('http://')}"
+            for n, url in enumerate(replicas)
         )
         config.write_text(HAPROXY_CONFIG.format(port=lb_port, servers=servers))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
-        processes.insert(0, start([HAPROXY, "-db", "-f", str(config)], clean, work / "haproxy.log"))
-        wait_until(lambda: answers(f"{lb}/readyz", processes[0]), "haproxy")
+        haproxy = start([HAPROXY, "-db", "-f", str(config)], clean, work / "haproxy.log")
+        processes.insert(0, haproxy)
+        assert port_of(haproxy, "haproxy") == lb_port
+        wait_until(lambda: answers(f"{lb}/readyz", haproxy), "haproxy")
         yield Cluster(sandbox, redis, lb, replicas, work)
 
 

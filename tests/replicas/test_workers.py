@@ -15,8 +15,8 @@ import pytest
 from redis import Redis
 
 from gateway.sandbox.state import SandboxState
+from tests.listening import port_of
 from tests.redis_server import RedisServer, redis_server
-from tests.servers import free_port
 
 
 @pytest.fixture
@@ -32,8 +32,6 @@ def test_the_workers_of_gateway_serve_share_redis_and_make_no_state_file(
 ) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -51,12 +49,13 @@ def test_the_workers_of_gateway_serve_share_redis_and_make_no_state_file(
         "TMPDIR": str(run),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "gateway", "serve", "--port", "0", "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
+        url = f"http://127.0.0.1:{port_of(process, 'gateway serve')}"
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -78,6 +77,7 @@ def test_the_workers_of_gateway_serve_share_redis_and_make_no_state_file(
                 headers={"X-Moneybird-Token": "workers"},
                 timeout=30,
             )
+            assert response.status_code == 200, response.text
             assert "errors" not in response.json(), response.text
     finally:
         process.terminate()
