@@ -35,8 +35,8 @@ What going on alone means, by kind of state:
 A Redis that comes back restarted may have lost everything (without
 persistence it has): each process then gives it back what it knew, where the
 key holds nothing, with the time each value had left to live, as well as the
-latest slots of each budget key (named by their times, so that the slots
-several processes knew count once).
+latest slots of each budget key (a slot Redis holds already, or another
+process gave back, counts once).
 
 Two processes that both change a feed's key alone leave in Redis whichever
 change came back last; the mirror's next sync corrects it.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
@@ -97,16 +98,20 @@ return {1, fmt(delay), recent}
 """
 )
 
-# KEYS: calls. ARGV: now, window, then each slot taken elsewhere and its member.
+# KEYS: calls. ARGV: now, window, nonce, then each time taken elsewhere and how
+# many slots were taken at it. A time holding that many slots already gets none.
 _RECORD = (
     _NOW
     + """
 local now, window = now_from(ARGV[1]), tonumber(ARGV[2])
 local latest = now
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local at = tonumber(ARGV[i])
   if at > now - window then
-    redis.call('ZADD', KEYS[1], fmt(at), ARGV[i + 1])
+    local held = redis.call('ZCOUNT', KEYS[1], fmt(at), fmt(at))
+    for n = held + 1, tonumber(ARGV[i + 1]) do
+      redis.call('ZADD', KEYS[1], fmt(at), ARGV[3] .. ':' .. i .. ':' .. n)
+    end
     latest = math.max(latest, at)
   end
 end
@@ -331,13 +336,12 @@ class RedisState:
     async def record(self, key: str, slots: Iterable[float], *, window: float) -> None:
         """Count `slots` as taken: slots a process took while it could not reach
         Redis, or slots a Redis that restarted lost. Those that already left the
-        window are dropped. A slot is named by its time, so that processes that
-        record the same slots count them once."""
-        args: list[str] = [self._now(), repr(window)]
-        seen: dict[float, int] = {}
-        for slot in slots:
-            n = seen[slot] = seen.get(slot, -1) + 1
-            args += [repr(slot), f"r:{slot!r}:{n}"]
+        window are dropped, and so are those Redis holds already (as many slots
+        at the same time), so that processes that record the same slots, or
+        record slots Redis kept, count them once."""
+        args: list[str] = [self._now(), repr(window), secrets.token_hex(8)]
+        for slot, count in Counter(slots).items():
+            args += [repr(slot), str(count)]
         await self._run(self._record, [self._key("calls", key)], args)
 
     async def hold(self, key: str, seconds: float) -> None:

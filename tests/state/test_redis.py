@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from gateway.state import KeyHasher, RedisState
 from tests.redis_server import RedisServer
+from tests.state.conftest import FakeClock
 from tests.state.test_contract import most_in_any_window
 
 
@@ -185,3 +186,26 @@ def test_processes_on_one_redis_never_exceed_the_limit(redis: RedisServer) -> No
     # and the budget was used, not just refused
     assert len(slots) >= 2 * LIMIT
     assert sum(refused for _, refused in reports) > 0
+
+
+def test_slots_recorded_twice_or_already_held_count_once(redis: RedisServer) -> None:
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        state = open_state(redis, f"t-{secrets.token_hex(4)}:", clock=clock)
+        try:
+            # given two slots taken through Redis at the same time
+            _, held = await state.admit_keeping("k", limit=9, window=10, max_wait=0, keep=9)
+            _, held = await state.admit_keeping("k", limit=9, window=10, max_wait=0, keep=9)
+            assert held == [clock.now, clock.now]
+            # when processes record what they know: the same slots, and some of their own
+            elsewhere = [clock.now - 1, clock.now - 1, clock.now - 1]
+            await state.record("k", [*held, *elsewhere], window=10)
+            await state.record("k", [*held, *elsewhere], window=10)
+            await state.record("k", [clock.now - 20], window=10)
+            # then each slot counts once, and one that left the window not at all
+            assert (await state.usage("k", limit=9, window=10)).calls == 5
+        finally:
+            await state.aclose()
+
+    asyncio.run(scenario())
