@@ -263,7 +263,8 @@ class Settings(BaseSettings):
         description="where Moneybird reaches this gateway to push changes (webhooks)",
     )
     mirror_max_contacts: int = Field(
-        default=200_000,
+        # About half a gigabyte of a worker's memory (README, "Deploying").
+        default=20_000,
         ge=1,
         validation_alias=_env("GATEWAY_MIRROR_MAX_CONTACTS"),
         description="contacts held in all mirrors; least recently used administrations leave first",
