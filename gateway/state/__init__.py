@@ -72,7 +72,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.state.base import Admission, Change, State, Usage
@@ -102,7 +102,8 @@ __all__ = [
 class RedisConfig:
     """Where the replicas share their state, and how this process goes on without it."""
 
-    url: str
+    # It may hold a password: kept out of the repr.
+    url: str = field(repr=False)
     prefix: str = "gateway:"
     # Seconds a command may take, connecting included, before the process goes on alone.
     timeout: float = 0.25
