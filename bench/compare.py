@@ -2,7 +2,9 @@
 
 Starts on loopback: a fast upstream stand-in (node, pre-serialized bodies from the
 sandbox's seed data), `gateway serve` as in production (no flags beyond host and
-port), and the peer in bench/peers/apollo. Checks that both answer each query
+port), and the peer in bench/peers/apollo. Both do the same work: every read
+calls the upstream (ours with its Moneybird mirror off, unless `--mirror`), and
+both answer global ids. Checks that both answer each query
 without errors and with the same data, then drives each with wrk at 32
 connections, interleaving the contenders over several rounds, and prints
 requests/s, p50, p99, errors and peak RSS, with the ratio ours/peer.
@@ -189,6 +191,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--peer-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--mirror",
+        action="store_true",
+        help="ours answers contact reads from its Moneybird mirror (the peer has none)",
+    )
     args = parser.parse_args()
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="compare-"))
@@ -232,9 +239,11 @@ def main() -> None:
                         **base_env,
                         **upstream_env,
                         "GATEWAY_LOG_LEVEL": "warning",
-                        # Like the peer: no call budget for the one token, no answers kept.
+                        # Like the peer: every read calls the upstream (no mirror, no
+                        # answers kept), no call budget for the one token.
                         "GATEWAY_MONEYBIRD_BUDGET": "off",
                         "GATEWAY_MONITE_MAX_STALENESS": "0",
+                        "GATEWAY_MONEYBIRD_MIRROR": "true" if args.mirror else "false",
                     },
                     f"http://127.0.0.1:{ours_port}/healthz",
                 )

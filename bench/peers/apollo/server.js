@@ -87,7 +87,8 @@ const resolvers = {
     },
   },
   Contact: {
-    id: (c) => String(c.id),
+    // A global id, as the gateway answers: `Contact:<id>` in unpadded base64url.
+    id: (c) => Buffer.from(`Contact:${c.id}`).toString("base64url"),
     displayName,
     email: (c) => c.email || null,
     city: (c) => c.city || null,
