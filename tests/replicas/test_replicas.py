@@ -448,13 +448,16 @@ def test_the_replicas_together_keep_to_the_budget_under_load(cluster: Cluster) -
                 if "errors" in body:
                     time.sleep(0.05)
 
+    admitted_before = {url: admitted(url) for url in cluster.replicas}
     # when many clients read through Moneybird, more than the budget allows
     threads = [threading.Thread(target=client) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=TIMEOUT + 10)
-    # then the sandbox never counted more calls in a window than the budget
+    # then every replica called Moneybird, and the sandbox never counted more calls
+    # in a window than the budget, for the three together
+    assert all(admitted(url) > admitted_before[url] for url in cluster.replicas)
     calls = assert_within_budget(cluster, token)
     # every request was answered, or refused for the budget with the time to retry
     refused = [body for body in answers if "errors" in body]
@@ -466,11 +469,19 @@ def test_the_replicas_together_keep_to_the_budget_under_load(cluster: Cluster) -
     assert len(calls) >= LIMIT + LIMIT // 2
 
 
-def degraded(url: str) -> float:
+def metric(url: str, name: str) -> float:
+    """A sample of one replica's metrics, 0 when it has none yet."""
     metrics = httpx.get(f"{url}/metrics", timeout=TIMEOUT).text
-    match = re.search(r"^gateway_state_degraded (\S+)$", metrics, re.MULTILINE)
-    assert match is not None
-    return float(match[1])
+    match = re.search(rf"^{re.escape(name)} (\S+)$", metrics, re.MULTILINE)
+    return 0.0 if match is None else float(match[1])
+
+
+def degraded(url: str) -> float:
+    return metric(url, "gateway_state_degraded")
+
+
+def admitted(url: str) -> float:
+    return metric(url, 'gateway_upstream_budget_admitted_total{upstream="Moneybird"}')
 
 
 def test_redis_stopped_mid_run_fails_no_request_and_the_replicas_catch_up(
