@@ -91,9 +91,16 @@ class Webhooks:
         self._failed_at: dict[str, float] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
 
-    async def registered(self, administration: str) -> Registration | None:
+    async def registered(
+        self, administration: str, *, webhook_id: str | None = None
+    ) -> Registration | None:
+        """The webhook registered with `administration`; read again from the state
+        when the one this process holds is not `webhook_id` (another process made a
+        new one since)."""
         registration = self._registrations.get(administration)
-        if registration is None:
+        if registration is None or (
+            webhook_id is not None and registration.webhook_id != webhook_id
+        ):
             stored = await self._state.get(_registration_key(administration))
             if stored is not None:
                 registration = self._registrations[administration] = Registration(
@@ -157,8 +164,13 @@ class Webhooks:
         if not isinstance(payload, dict):
             return _refused("The push is not a JSON object.", 400)
         administration = upstream_key(payload.get("administration_id"))
-        registration = None if administration is None else await self.registered(administration)
-        if registration is None or str(payload.get("webhook_id")) != registration.webhook_id:
+        webhook_id = str(payload.get("webhook_id"))
+        registration = (
+            None
+            if administration is None
+            else await self.registered(administration, webhook_id=webhook_id)
+        )
+        if registration is None or webhook_id != registration.webhook_id:
             return _refused("No webhook of this gateway sent that push.", 401)
         if not authentic(request.headers, body, payload, registration, now=time.time()):
             logger.warning("refused a Moneybird push that failed verification")

@@ -3,6 +3,8 @@ applied in version order, refused when they do not prove where they come from.""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -17,8 +19,10 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.mirror.webhooks import CONTACT_EVENTS, Registration
+from gateway.mirror.mirrors import Mirrors
+from gateway.mirror.webhooks import CONTACT_EVENTS, Registration, Webhooks
 from gateway.sandbox.state import SandboxState
+from gateway.state import KeyHasher, MemoryState
 from tests.conftest import MONEYBIRD_HEADERS, calls, gateway_settings
 from tests.servers import free_port, serve
 
@@ -227,3 +231,26 @@ def test_any_signature_may_match_during_a_secret_rotation(
     )
     assert response.status_code == 200
     assert gateway.read(contact_id)["city"] == "Joure"
+
+
+def test_a_webhook_another_process_made_since_is_read_again() -> None:
+    async def run() -> None:
+        state = MemoryState()
+        mirrors = Mirrors(
+            state,
+            await KeyHasher.for_state(state),
+            max_staleness=30,
+            token_ttl=300,
+            max_contacts=10,
+        )
+        webhooks = Webhooks(mirrors, state, url="http://gateway.test/webhooks/moneybird")
+        key = f"mirror:{ADMINISTRATION}:webhook"
+        old = Registration("1", "old-secret", "old-token")
+        await state.put(key, orjson.dumps(dataclasses.asdict(old)))
+        assert await webhooks.registered(ADMINISTRATION) == old
+        # another process deleted that webhook and made a new one
+        new = Registration("2", "new-secret", "new-token")
+        await state.put(key, orjson.dumps(dataclasses.asdict(new)))
+        assert await webhooks.registered(ADMINISTRATION, webhook_id="2") == new
+
+    asyncio.run(run())
