@@ -126,9 +126,11 @@ def main() -> None:
             running.gateway_pid,
         )
         versions = httpx.post(
-            f"{gateway_url}/graphql", json={"query": "{ contactVersions { id } }"}, headers=HEADERS
+            f"{gateway_url}/graphql",
+            json={"query": "{ contactVersions { contactId } }"},
+            headers=HEADERS,
         ).json()
-        ids = [row["id"] for row in versions["data"]["contactVersions"]]
+        ids = [row["contactId"] for row in versions["data"]["contactVersions"]]
         httpx.delete(f"{sandbox_url}/_sandbox/requests")
         rss_before = tree_rss_mib(gateway_pid)
         started = time.monotonic()

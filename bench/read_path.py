@@ -118,8 +118,10 @@ def main() -> None:
         sandbox_and_gateway(args.latency, workers=1) as running,
         httpx.Client(base_url=running.gateway_url, headers=HEADERS, timeout=60) as client,
     ):
-        versions = client.post("/graphql", json={"query": "{ contactVersions { id } }"}).json()
-        ids = [row["id"] for row in versions["data"]["contactVersions"]]
+        versions = client.post(
+            "/graphql", json={"query": "{ contactVersions { contactId } }"}
+        ).json()
+        ids = [row["contactId"] for row in versions["data"]["contactVersions"]]
         print(f"upstream latency {args.latency * 1000:.0f} ms, {args.requests} requests each\n")
         print(f"{'query':<22} {'calls/req':>9} {'p50 ms':>8} {'p90 ms':>8} {'cpu ms/req':>10}")
         for name, query, variables in scenarios(ids):
