@@ -177,7 +177,7 @@ class Mirrors:
         trusted: bool,
     ) -> None:
         try:
-            await self._sync(administration, entry, client)
+            await self._sync(administration, entry, client.for_sync())
         except UpstreamUnauthorized:
             await self._state.put(acceptance, None)
             raise
@@ -193,7 +193,13 @@ class Mirrors:
     async def _sync(
         self, administration: str, entry: _Administration, client: MoneybirdClient
     ) -> None:
-        """Bring the mirror up to date: the versions list, then what changed."""
+        """Bring the mirror up to date: the versions list, then what changed.
+
+        The contacts that arrive are kept even when some batches fail (a budget
+        spent halfway through the build of a large administration): the next
+        sync asks only for the rest, so a build larger than one window's budget
+        completes over several windows. The mirror counts as synced only when
+        every batch arrived."""
         started = time.time()
         versions = await client.contact_versions(include_archived=True)
         listed: dict[str, int] = {}
@@ -205,22 +211,32 @@ class Mirrors:
         held = entry.contacts
         wanted = [key for key, version in listed.items() if held.version_of(key) != version]
         changes: list[Change] = []
-        for contacts in await asyncio.gather(
+        failure: BaseException | None = None
+        for batch in await asyncio.gather(
             *(
                 client.contacts_by_ids(wanted[start : start + SYNCHRONIZATION_BATCH_SIZE])
                 for start in range(0, len(wanted), SYNCHRONIZATION_BATCH_SIZE)
-            )
+            ),
+            return_exceptions=True,
         ):
+            if isinstance(batch, BaseException):
+                failure = failure or batch
+                continue
             changes += [
-                Change(key, contact) for contact in contacts if (key := _key(contact.get("id")))
+                Change(key, contact) for contact in batch if (key := _key(contact.get("id")))
             ]
-        for key in held.ids() - listed.keys():
-            version = held.version_of(key)
-            # Created after the list was taken: not gone, just not listed yet.
-            if version is not None and version < started:
-                changes.append(Change(key, deleted_at=int(started)))
-        await self._feed.publish(administration, changes, synced_at=started)
+        if failure is None:
+            for key in held.ids() - listed.keys():
+                version = held.version_of(key)
+                # Created after the list was taken: not gone, just not listed yet.
+                if version is not None and version < started:
+                    changes.append(Change(key, deleted_at=int(started)))
+        await self._feed.publish(
+            administration, changes, synced_at=started if failure is None else None
+        )
         await self._catch_up(administration, entry)
+        if failure is not None:
+            raise failure
 
     async def _catch_up(self, administration: str, entry: _Administration) -> None:
         position, changes, synced_at = await self._feed.read(administration, entry.position)

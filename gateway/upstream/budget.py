@@ -50,6 +50,8 @@ _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*")
 # How much wider than the window slots are spaced: a share of the window, capped.
 _ARRIVAL_MARGIN_SHARE = 0.02
 _ARRIVAL_MARGIN_CAP = 1.0
+# One slot in this many is kept for the mirror's syncs (none below this many).
+_RESERVE_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class CallBudget:
     ) -> None:
         self.upstream = upstream
         self.rate = rate
+        # Slots only the mirror's syncs may take, so that clients' reads and writes
+        # cannot spend the calls that keep a mirror within its staleness bound.
+        self.reserve = rate.calls // _RESERVE_SHARE
         # The spacing of slots (see the module docstring).
         self.window = rate.seconds + min(_ARRIVAL_MARGIN_CAP, _ARRIVAL_MARGIN_SHARE * rate.seconds)
         self._state = state
@@ -108,12 +113,14 @@ class CallBudget:
     def _key(self, token: str) -> str:
         return self._prefix + self._hasher.key(token)
 
-    async def acquire(self, token: str, *, max_wait: float) -> None:
+    async def acquire(self, token: str, *, max_wait: float, from_reserve: bool = False) -> None:
         """Take a slot for one call with `token`, waiting for it when it is at most
         `max_wait` seconds away; otherwise raise RateLimited, having taken nothing.
-        Also RateLimited when a hold began while the call waited."""
+        Also RateLimited when a hold began while the call waited. Only a call
+        `from_reserve` may take the slots of the reserve."""
+        limit = self.rate.calls if from_reserve else self.rate.calls - self.reserve
         admission = await self._state.admit(
-            self._key(token), limit=self.rate.calls, window=self.window, max_wait=max_wait
+            self._key(token), limit=limit, window=self.window, max_wait=max_wait
         )
         if not admission.admitted:
             self._refusals.inc()

@@ -76,6 +76,9 @@ class UpstreamRequest:
     is_write: bool
     params: Sequence[tuple[str, str]] = ()
     json: Any = None
+    # A call that keeps a mirror within its staleness bound, and so may take the
+    # slots of the call budget that other calls leave to it.
+    from_reserve: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +183,7 @@ class UpstreamHTTP:
         else:
             remaining = scope.remaining()
             max_wait = remaining - min(_CALL_TIME_CAP, _CALL_TIME_SHARE * remaining)
-        await self.budget.acquire(token, max_wait=max_wait)
+        await self.budget.acquire(token, max_wait=max_wait, from_reserve=request.from_reserve)
         try:
             return await self._send_unbudgeted(request, scope)
         except RateLimited as exc:

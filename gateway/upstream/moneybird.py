@@ -50,14 +50,41 @@ class ContactPage:
 
 
 class MoneybirdClient:
-    def __init__(self, http: UpstreamHTTP, *, token: str, administration_id: str) -> None:
+    def __init__(
+        self,
+        http: UpstreamHTTP,
+        *,
+        token: str,
+        administration_id: str,
+        from_reserve: bool = False,
+    ) -> None:
         self._http = http
+        self._token = token
+        self._administration_id = administration_id
+        self._from_reserve = from_reserve
         self._headers = {"authorization": f"Bearer {token}"}
         self._administration = path_segment(administration_id)
         self._prefix = f"{self._administration}/contacts"
 
+    def for_sync(self) -> MoneybirdClient:
+        """This client for a mirror's sync: its reads may take the slots of the call
+        budget kept for syncs (`gateway.upstream.budget`)."""
+        return MoneybirdClient(
+            self._http,
+            token=self._token,
+            administration_id=self._administration_id,
+            from_reserve=True,
+        )
+
     async def _get(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
-        request = UpstreamRequest("GET", path, self._headers, is_write=False, params=params or ())
+        request = UpstreamRequest(
+            "GET",
+            path,
+            self._headers,
+            is_write=False,
+            params=params or (),
+            from_reserve=self._from_reserve,
+        )
         return (await self._http.send(request)).body
 
     async def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
@@ -72,6 +99,7 @@ class MoneybirdClient:
             is_write=False,
             # Exact JSON integers, as the upstream documents; ints never pass a float.
             json={"ids": [int(contact_id) for contact_id in ids]},
+            from_reserve=self._from_reserve,
         )
         return expect_objects((await self._http.send(request)).body, UPSTREAM)
 

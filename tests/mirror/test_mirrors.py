@@ -252,3 +252,53 @@ def test_a_spent_budget_answers_from_the_mirror_with_its_age(
         refused = post(url, query, {"id": contact_id}, **{"X-Moneybird-Token": "new"})
         assert called(sandbox) == [VERSIONS]
         assert "errors" not in refused
+
+
+def test_a_build_larger_than_the_budget_completes_over_several_windows(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    contacts = len(sandbox.moneybird.contacts)
+    batches = -(-contacts // 100)
+    # one window's budget holds the versions list and all but one batch
+    settings = read_settings(sandbox_url, moneybird_budget=f"{batches}/2", request_deadline=1.0)
+    with serve(create_app(settings)) as url:
+        query = "{ contactVersions { moneybirdId } }"
+        first = post(url, query)
+        assert first["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert called(sandbox) == [VERSIONS] + [BY_IDS] * (batches - 1)
+        sandbox.log.clear()
+        deadline = time.monotonic() + 10
+        while "errors" in (answer := post(url, query)):
+            assert answer["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        # the next window asked only for the batch the first one could not afford
+        assert called(sandbox) == [VERSIONS, BY_IDS]
+        assert len(answer["data"]["contactVersions"]) == sum(
+            not c["archived"] for c in sandbox.moneybird.contacts.values()
+        )
+
+
+def test_clients_cannot_spend_the_calls_kept_for_syncs(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    # a budget of 20 a window keeps 2 for syncs; the build takes 4 of the 20
+    settings = read_settings(
+        sandbox_url, moneybird_budget="20/600", moneybird_max_staleness=0.3, request_deadline=1.0
+    )
+    with serve(create_app(settings)) as url:
+        contact_id = next(iter(sandbox.moneybird.contacts))
+        query = "query($id: ID!) { contact(id: $id) { moneybirdId city } }"
+        post(url, query, {"id": contact_id})
+        # clients reading through spend every call but the two kept back
+        fresh = {"Cache-Control": "no-cache"}
+        while "errors" not in post(url, query, {"id": contact_id}, **fresh):
+            pass
+        spent = len(calls(sandbox))
+        assert spent == 18
+        # changed in Moneybird; once the mirror is stale, its sync still has calls
+        contact = sandbox.moneybird.contacts[contact_id]
+        contact.update(city="Lemmer", version=contact["version"] + 1)
+        time.sleep(0.4)
+        assert post(url, query, {"id": contact_id})["data"]["contact"]["city"] == "Lemmer"
+        assert called(sandbox)[spent:] == [VERSIONS, BY_IDS]

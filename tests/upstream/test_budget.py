@@ -419,3 +419,33 @@ def test_a_429_while_a_call_waits_for_its_slot_holds_that_call_back() -> None:
         assert 9 < caught.value.retry_after <= 10
 
     asyncio.run(main())
+
+
+def test_a_tenth_of_the_budget_is_kept_for_the_mirrors_syncs() -> None:
+    async def scenario(budget: CallBudget, clock: VirtualTime) -> tuple[int, int]:
+        assert budget.reserve == 2
+        ordinary = 0
+        while True:
+            try:
+                await budget.acquire(TOKEN, max_wait=0)
+            except RateLimited:
+                break
+            ordinary += 1
+        synced = 0
+        while True:
+            try:
+                await budget.acquire(TOKEN, max_wait=0, from_reserve=True)
+            except RateLimited:
+                break
+            synced += 1
+        return ordinary, synced
+
+    # clients' calls stop two short of the limit; the syncs may take those two
+    assert run(scenario, rate="20/10") == (18, 2)
+
+
+def test_a_small_budget_keeps_nothing_back() -> None:
+    async def scenario(budget: CallBudget, clock: VirtualTime) -> int:
+        return budget.reserve
+
+    assert run(scenario, rate="5/2") == 0
