@@ -3,8 +3,8 @@
 Starts on loopback: a fast upstream stand-in (node, pre-serialized bodies from the
 sandbox's seed data), `gateway serve` as in production (no flags beyond host and
 port), and the peer in bench/peers/apollo. Both do the same work: every read
-calls the upstream (ours with its Moneybird mirror off, unless `--mirror`), and
-both answer global ids. Checks that both answer each query
+calls the upstream (ours with its Moneybird mirror off; bench/budget.py measures
+the mirror), and both answer global ids. Checks that both answer each query
 without errors and with the same data, then drives each with wrk at 32
 connections, interleaving the contenders over several rounds, and prints
 requests/s, p50, p99, errors and peak RSS, with the ratio ours/peer.
@@ -191,11 +191,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--peer-workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument(
-        "--mirror",
-        action="store_true",
-        help="ours answers contact reads from its Moneybird mirror (the peer has none)",
-    )
     args = parser.parse_args()
     ensure_tools()
     work = Path(tempfile.mkdtemp(prefix="compare-"))
@@ -243,7 +238,7 @@ def main() -> None:
                         # answers kept), no call budget for the one token.
                         "GATEWAY_MONEYBIRD_BUDGET": "off",
                         "GATEWAY_MONITE_MAX_STALENESS": "0",
-                        "GATEWAY_MONEYBIRD_MIRROR": "true" if args.mirror else "false",
+                        "GATEWAY_MONEYBIRD_MIRROR": "false",
                     },
                     f"http://127.0.0.1:{ours_port}/healthz",
                 )
