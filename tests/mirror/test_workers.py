@@ -15,7 +15,7 @@ from gateway.sandbox.state import SandboxState
 from tests.conftest import calls
 from tests.servers import free_port, gateway_serve
 
-HEADERS = {"X-Moneybird-Token": "shared", "X-Monite-Token": "monite"}
+HEADERS = {"X-Moneybird-Token": "office", "X-Monite-Token": "monite"}
 READ = "query($id: ID!) { contact(id: $id) { id city } counterparts(first: 1) { edges { node { id } } } }"
 
 

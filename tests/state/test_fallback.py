@@ -168,13 +168,13 @@ def test_a_redis_that_does_not_answer_costs_one_timeout(server: RedisServer) -> 
 
     async def scenario() -> None:
         async with states(server, clock) as (state, direct):
-            await state.put("value", b"shared")
+            await state.put("value", b"in common")
             # given Redis stops answering, its connections open
             server.pause()
             try:
                 started = time.monotonic()
                 # a value read or written through Redis is answered as Redis had it
-                assert await state.get("value") == b"shared"
+                assert await state.get("value") == b"in common"
                 first = time.monotonic() - started
                 started = time.monotonic()
                 for _ in range(20):

@@ -195,14 +195,14 @@ def test_the_workers_of_gateway_serve_share_one_budget(sandbox: Sandbox, tmp_pat
         url = served.url
         assert "state.sqlite3" in [path.name for path in tmp_path.glob("gateway-run-*/*")]
         # when clients send, each request on a connection of its own
-        answers = hammer(lambda: post(url, query, "shared"), clients=8, seconds=5)
+        answers = hammer(lambda: post(url, query, "office"), clients=8, seconds=5)
     # the run directory holding the workers' state went with them
     assert list(tmp_path.iterdir()) == []
     # then both workers served (each called Monite once for the same read)
     monite_reads = [r for r in sandbox.state.requests("monite") if r.path == "/counterparts"]
     assert len(monite_reads) == 2
     # and no 2 s window saw more than 5 Moneybird calls between them
-    arrived = sandbox.arrivals.times("shared")
+    arrived = sandbox.arrivals.times("office")
     assert most_in_any_window(arrived, 2.0) <= 5
     assert len(arrived) >= 12
     refused = [body for body in answers if "errors" in body]
