@@ -110,10 +110,6 @@ async def _contacts_of(info: Info, counterpart_key: str) -> list[Raw] | None:
         return None
 
 
-async def _failed(error: Exception) -> Any:
-    raise error
-
-
 @strawberry.type
 class NodeQueries:
     @strawberry.field(
