@@ -48,9 +48,6 @@ Leases, so that one process at a time does a job:
     try_lease(name, owner, ttl) -> bool
         Takes the lease for `ttl` seconds if it is free, expired or already
         `owner`'s (then it is extended).
-    renew_lease(name, owner, ttl) -> bool
-        Extends the lease only while `owner` still holds it: False once it
-        expired, even if nobody took it since.
     release_lease(name, owner)
         Frees the lease if `owner` holds it.
 

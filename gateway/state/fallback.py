@@ -261,15 +261,6 @@ class FallbackState:
         STATE_FALLBACKS.inc()
         return await self._local.try_lease(name, owner, ttl)
 
-    async def renew_lease(self, name: str, owner: str, ttl: float) -> bool:
-        if not self._degraded:
-            try:
-                return await self._primary.renew_lease(name, owner, ttl)
-            except UNREACHABLE as exc:
-                await self._degrade(exc)
-        STATE_FALLBACKS.inc()
-        return await self._local.renew_lease(name, owner, ttl)
-
     async def release_lease(self, name: str, owner: str) -> None:
         # Whichever state the lease was taken in: releasing in the other does nothing.
         await self._local.release_lease(name, owner)

@@ -151,14 +151,6 @@ class MemoryState:
         self._leases[name] = (owner, now + ttl)
         return True
 
-    async def renew_lease(self, name: str, owner: str, ttl: float) -> bool:
-        now = self._clock()
-        current = self._leases.get(name)
-        if current is None or current[0] != owner or current[1] <= now:
-            return False
-        self._leases[name] = (owner, now + ttl)
-        return True
-
     async def release_lease(self, name: str, owner: str) -> None:
         current = self._leases.get(name)
         if current is not None and current[0] == owner:

@@ -208,16 +208,6 @@ return take(KEYS[1], now, owner, ttl)
 """
 )
 
-_RENEW_LEASE = (
-    _LEASE
-    + """
-local now, owner, ttl = now_from(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local current, expires = holder(KEYS[1])
-if current ~= owner or expires <= now then return 0 end
-return take(KEYS[1], now, owner, ttl)
-"""
-)
-
 _RELEASE_LEASE = (
     _LEASE
     + """
@@ -265,7 +255,6 @@ class RedisState:
         self._upsert = client.register_script(_UPSERT)
         self._since = client.register_script(_SINCE)
         self._try_lease = client.register_script(_TRY_LEASE)
-        self._renew_lease = client.register_script(_RENEW_LEASE)
         self._release_lease = client.register_script(_RELEASE_LEASE)
         self._put_if_absent = client.register_script(_PUT_IF_ABSENT)
         self._get_with_ttl = client.register_script(_GET_WITH_TTL)
@@ -382,10 +371,6 @@ class RedisState:
     async def try_lease(self, name: str, owner: str, ttl: float) -> bool:
         args = [self._now(), owner, repr(ttl)]
         return bool(await self._run(self._try_lease, [self._key("lease", name)], args))
-
-    async def renew_lease(self, name: str, owner: str, ttl: float) -> bool:
-        args = [self._now(), owner, repr(ttl)]
-        return bool(await self._run(self._renew_lease, [self._key("lease", name)], args))
 
     async def release_lease(self, name: str, owner: str) -> None:
         await self._run(self._release_lease, [self._key("lease", name)], [self._now(), owner])

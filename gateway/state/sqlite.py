@@ -175,17 +175,6 @@ class SqliteState:
 
         return await self._inline(True, take)
 
-    async def renew_lease(self, name: str, owner: str, ttl: float) -> bool:
-        def renew(db: sqlite3.Connection) -> bool:
-            now = self._clock()
-            cursor = db.execute(
-                "UPDATE leases SET expires = ? WHERE name = ? AND owner = ? AND expires > ?",
-                (now + ttl, name, owner, now),
-            )
-            return cursor.rowcount == 1
-
-        return await self._inline(True, renew)
-
     async def release_lease(self, name: str, owner: str) -> None:
         def release(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
