@@ -31,12 +31,18 @@ _MAX_INT64 = 2**63 - 1
 
 def moneybird_id(value: object, *, argument: str = "id") -> str:
     """The canonical form of a Moneybird id (no leading zeros), or BadUserInput."""
-    text = str(value)
-    if not MONEYBIRD_ID_PATTERN.fullmatch(text) or int(text) > _MAX_INT64:
+    try:
+        return _canonical_moneybird(str(value))
+    except ValueError:
         raise BadUserInput(
             f"`{argument}` must be a Moneybird id: digits only, at most 19 of them.",
             argument=argument,
-        )
+        ) from None
+
+
+def _canonical_moneybird(text: str) -> str:
+    if not MONEYBIRD_ID_PATTERN.fullmatch(text) or int(text) > _MAX_INT64:
+        raise ValueError(text)
     return str(int(text))
 
 
@@ -110,12 +116,6 @@ def parse_global_id(value: object) -> tuple[str, tuple[str, ...]] | None:
     if len(canonical) != (2 if type_name in _PARENTS else 1):
         return None
     return type_name, canonical
-
-
-def _canonical_moneybird(key: str) -> str:
-    if not MONEYBIRD_ID_PATTERN.fullmatch(key) or int(key) > _MAX_INT64:
-        raise ValueError(key)
-    return str(int(key))
 
 
 def _node_keys(
