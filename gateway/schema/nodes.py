@@ -22,7 +22,7 @@ from gateway.errors import BadUserInput, UpstreamNotFound
 from gateway.ids import parse_global_id
 from gateway.schema.contacts.types import Contact, ContactPerson, Note
 from gateway.schema.counterparts.types import Counterpart, contact_view
-from gateway.schema.relay import Node
+from gateway.schema.relay import Node, with_parent
 from gateway.schema.views import view
 
 Info = strawberry.Info[RequestContext, None]
@@ -50,9 +50,7 @@ def _embedded(cls: type, key: str, wanted: str, parent_key: str) -> Callable[[An
             return None
         for item in items:
             if isinstance(item, dict) and str(item.get("id")) == wanted:
-                if item.get(parent_key) is None:
-                    item = {**item, parent_key: contact.get("id")}
-                found: Node = view(cls, item)
+                found: Node = view(cls, with_parent(item, parent_key, contact.get("id")))
                 return found
         return None
 

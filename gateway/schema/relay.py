@@ -59,6 +59,13 @@ def node_id(
     return read_two
 
 
+def with_parent(raw: dict[str, Any], parent_key: str, parent: Any) -> dict[str, Any]:
+    """An object that belongs to a parent (a contact's note or person, a
+    counterpart's contact) with the parent's id under `parent_key`, where its
+    global id reads it, when the upstream left it out."""
+    return raw if raw.get(parent_key) is not None else {**raw, parent_key: parent}
+
+
 @strawberry.type(description="Where a page of a connection sits in the whole list.")
 class PageInfo:
     has_next_page: bool

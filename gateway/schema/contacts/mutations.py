@@ -18,6 +18,7 @@ from gateway.schema.contacts.inputs import (
     upstream_body,
 )
 from gateway.schema.contacts.types import Contact, ContactPerson, Note
+from gateway.schema.relay import with_parent
 from gateway.schema.user_errors import UserError, moneybird_user_errors
 from gateway.schema.views import view
 
@@ -241,9 +242,3 @@ def _person_payload(
         return ContactPersonPayload(contact_person=None, user_errors=result)
     person = view(ContactPerson, with_parent(result, "contact_id", contact_key))
     return ContactPersonPayload(contact_person=person, user_errors=[])
-
-
-def with_parent(raw: dict[str, Any], parent_key: str, contact_key: str) -> dict[str, Any]:
-    """An object Moneybird answered a write on a contact with, with the contact's id
-    under `parent_key`, where its global id reads it, if Moneybird left it out."""
-    return raw if raw.get(parent_key) is not None else {**raw, parent_key: contact_key}

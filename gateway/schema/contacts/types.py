@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.schema import reader
-from gateway.schema.relay import Node, PageInfo, node_id
+from gateway.schema.relay import Node, PageInfo, node_id, with_parent
 from gateway.schema.scalars import BigInt
 from gateway.schema.views import upstream_type, view
 
@@ -177,11 +177,9 @@ def _embedded(cls: type, key: str, parent_key: str) -> Any:
         items = raw.get(key)
         if items.__class__ is not list:
             return []
+        parent = raw.get("id")
         return [
-            view(
-                cls,
-                item if item.get(parent_key) is not None else {**item, parent_key: raw.get("id")},
-            )
+            view(cls, with_parent(item, parent_key, parent))
             for item in items
             if isinstance(item, dict)
         ]

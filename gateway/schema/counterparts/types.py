@@ -16,7 +16,7 @@ import strawberry
 
 from gateway.context import RequestContext
 from gateway.schema import reader
-from gateway.schema.relay import Node, PageInfo, node_id
+from gateway.schema.relay import Node, PageInfo, node_id, with_parent
 from gateway.schema.views import upstream_type, view
 
 Info = strawberry.Info[RequestContext, None]
@@ -184,9 +184,7 @@ def contact_view(raw: dict[str, Any], counterpart_key: str) -> CounterpartContac
     """A counterpart contact of the counterpart `counterpart_key` as its type; its
     global id carries the counterpart's, given from the list it came in when
     Monite left it out."""
-    if raw.get("counterpart_id") is None:
-        raw = {**raw, "counterpart_id": counterpart_key}
-    return view(CounterpartContact, raw)
+    return view(CounterpartContact, with_parent(raw, "counterpart_id", counterpart_key))
 
 
 @strawberry.type
