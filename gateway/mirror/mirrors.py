@@ -151,7 +151,7 @@ class Mirrors:
             self._budget is not None
             and entry.synced_at is not None
             and await self._trusted(acceptance)
-            and await self._budget.remaining(token) == 0
+            and await self._budget.remaining(token, from_reserve=True) == 0
         ):
             return
         lease = f"mirror:{administration}:sync"

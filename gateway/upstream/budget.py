@@ -113,14 +113,34 @@ class CallBudget:
     def _key(self, token: str) -> str:
         return self._prefix + self._hasher.key(token)
 
+    def _reserve_key(self, token: str) -> str:
+        return self._key(token) + ":reserve"
+
     async def acquire(self, token: str, *, max_wait: float, from_reserve: bool = False) -> None:
         """Take a slot for one call with `token`, waiting for it when it is at most
         `max_wait` seconds away; otherwise raise RateLimited, having taken nothing.
-        Also RateLimited when a hold began while the call waited. Only a call
-        `from_reserve` may take the slots of the reserve."""
-        limit = self.rate.calls if from_reserve else self.rate.calls - self.reserve
+        Also RateLimited when a hold began while the call waited.
+
+        The reserve keeps a log of its own, so that its slots are free whatever
+        clients' calls have queued in theirs: at most `reserve` calls in a window
+        there, at most the rest in the other, never more than the limit in all. A
+        call `from_reserve` takes an ordinary slot when one is free now, else a
+        reserve slot when one is free now, else waits for an ordinary slot like
+        any other call: the reserve is spent only when clients have spent the rest."""
+        if from_reserve and self.reserve:
+            for key, limit in (
+                (self._key(token), self.rate.calls - self.reserve),
+                (self._reserve_key(token), self.reserve),
+            ):
+                now = await self._state.admit(key, limit=limit, window=self.window, max_wait=0)
+                if now.admitted:
+                    self._admitted.inc()
+                    return
         admission = await self._state.admit(
-            self._key(token), limit=limit, window=self.window, max_wait=max_wait
+            self._key(token),
+            limit=self.rate.calls - self.reserve,
+            window=self.window,
+            max_wait=max_wait,
         )
         if not admission.admitted:
             self._refusals.inc()
@@ -151,12 +171,21 @@ class CallBudget:
         """No call with `token` leaves for `seconds` (the upstream's Retry-After)."""
         self._holds.inc()
         await self._state.hold(self._key(token), seconds)
+        if self.reserve:
+            await self._state.hold(self._reserve_key(token), seconds)
 
-    async def remaining(self, token: str) -> int:
-        """Calls `token` could make now without waiting: 0 while a hold lasts or
-        while earlier calls wait for their slots. Background work (the mirror's
-        refreshes) asks before it starts, to leave the budget to clients' requests."""
-        usage = await self._state.usage(self._key(token), limit=self.rate.calls, window=self.window)
-        if usage.wait > 0:
-            return 0
-        return max(0, self.rate.calls - usage.calls)
+    async def remaining(self, token: str, *, from_reserve: bool = False) -> int:
+        """Calls `token` could make now without waiting, the reserve's included for
+        a call `from_reserve`: none while a hold lasts, and none of the ordinary
+        ones while earlier calls wait for their slots. The mirror asks before a
+        sync, so that a client does not wait on a sync the budget cannot pay."""
+        ordinary_limit = self.rate.calls - self.reserve
+        usage = await self._state.usage(self._key(token), limit=ordinary_limit, window=self.window)
+        free = 0 if usage.wait > 0 else max(0, ordinary_limit - usage.calls)
+        if from_reserve and self.reserve:
+            reserved = await self._state.usage(
+                self._reserve_key(token), limit=self.reserve, window=self.window
+            )
+            if reserved.wait <= 0:
+                free += max(0, self.reserve - reserved.calls)
+        return free

@@ -257,16 +257,17 @@ def test_the_chain_refuses_beyond_the_deadline_without_calling() -> None:
 def test_each_attempt_takes_a_slot() -> None:
     answers = iter([httpx.Response(503), httpx.Response(503), httpx.Response(200, json=[])])
 
-    async def main() -> int:
+    async def main() -> tuple[int, int]:
         state = MemoryState()
         budget = CallBudget(state, KeyHasher(b"s"), upstream="Moneybird", rate=Rate(10, 30))
         http, client = moneybird_with_budget(lambda request: next(answers), budget)
         async with client:
             request_scope.start(5.0)
             await http.send(get())
-            return await budget.remaining(TOKEN)
+            return await budget.remaining(TOKEN), await budget.remaining(TOKEN, from_reserve=True)
 
-    assert asyncio.run(main()) == 7
+    # three attempts taken of the nine slots clients may take, and the one kept for syncs
+    assert asyncio.run(main()) == (6, 7)
 
 
 def test_a_429_holds_the_token_back_across_requests() -> None:
@@ -449,3 +450,26 @@ def test_a_small_budget_keeps_nothing_back() -> None:
         return budget.reserve
 
     assert run(scenario, rate="5/2") == 0
+
+
+def test_syncs_and_clients_together_never_pass_the_limit_in_any_window() -> None:
+    async def scenario(budget: CallBudget, clock: VirtualTime) -> tuple[list[float], int]:
+        draw = random.Random(5)  # noqa: S311 - a workload, not a secret
+        left: list[float] = []
+        synced = 0
+        for _ in range(600):
+            clock.advance(draw.expovariate(8.0))
+            from_reserve = draw.random() < 0.2
+            try:
+                await budget.acquire(
+                    TOKEN, max_wait=draw.choice([0.0, 1.0]), from_reserve=from_reserve
+                )
+            except RateLimited:
+                continue
+            left.append(clock.now)
+            synced += from_reserve
+        return left, synced
+
+    left, synced = run(scenario, rate="20/10")
+    assert most_in_any_window(left, 10.0) <= 20
+    assert synced > 0
