@@ -7,9 +7,12 @@ what a person copies from Moneybird or Monite): `gateway.ids` reads both.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Annotated
 
 import strawberry
+
+from gateway.errors import BadUserInput
 
 ContactId = Annotated[
     strawberry.ID,
@@ -43,3 +46,9 @@ CounterpartContactId = Annotated[
         description="A contact of that counterpart: its `id`, or its Monite id (`moniteId`)."
     ),
 ]
+
+
+def check_id_count(ids: Sized, max_ids: int) -> None:
+    """A list of ids holds at most `max_ids` (GATEWAY_MAX_IDS); BadUserInput otherwise."""
+    if len(ids) > max_ids:
+        raise BadUserInput(f"`ids` may hold at most {max_ids} ids; got {len(ids)}.", argument="ids")

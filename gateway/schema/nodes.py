@@ -20,6 +20,7 @@ import strawberry
 from gateway.context import RequestContext
 from gateway.errors import BadUserInput, UpstreamNotFound
 from gateway.ids import parse_global_id
+from gateway.schema.arguments import check_id_count
 from gateway.schema.contacts.types import Contact, ContactPerson, Note
 from gateway.schema.counterparts.types import Counterpart, contact_view
 from gateway.schema.relay import Node, with_parent
@@ -141,11 +142,7 @@ class NodeQueries:
             strawberry.argument(description="The objects' `id`s, global ids."),
         ],
     ) -> list[Node | None]:
-        max_ids = info.context.services.settings.max_ids
-        if len(ids) > max_ids:
-            raise BadUserInput(
-                f"`ids` may hold at most {max_ids} ids; got {len(ids)}.", argument="ids"
-            )
+        check_id_count(ids, info.context.services.settings.max_ids)
         # An id's failure is an item of the list, where graphql-core makes it the
         # error of that item alone.
         lookups: list[_Lookup | Exception] = []

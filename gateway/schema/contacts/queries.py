@@ -11,7 +11,7 @@ from gateway.context import RequestContext
 from gateway.errors import BadUserInput
 from gateway.ids import global_id, moneybird_id, read_contact_id
 from gateway.loaders.contacts import contact_key
-from gateway.schema.arguments import ContactId, ContactIds
+from gateway.schema.arguments import ContactId, ContactIds, check_id_count
 from gateway.schema.contacts.types import Contact, ContactConnection, ContactEdge, ContactVersion
 from gateway.schema.relay import (
     MAX_PAGE_SIZE,
@@ -144,12 +144,7 @@ class ContactQueries:
         )
     )
     async def contacts_by_ids(self, info: Info, ids: ContactIds) -> list[Contact | None] | None:
-        max_ids = info.context.services.settings.max_ids
-        if len(ids) > max_ids:
-            raise BadUserInput(
-                f"`ids` may hold at most {max_ids} ids; got {len(ids)}.",
-                argument="ids",
-            )
+        check_id_count(ids, info.context.services.settings.max_ids)
         keys = [read_contact_id(value, argument="ids") for value in ids]
         raws = await info.context.contact_by_id.load_all(keys)
         return [None if raw is None else view(Contact, raw) for raw in raws]
