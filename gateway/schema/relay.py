@@ -87,7 +87,7 @@ def encode_cursor(kind: str, value: str) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
 
 
-def decode_cursor(kind: str, cursor: str, *, argument: str = "after") -> str:
+def decode_cursor(kind: str, cursor: str) -> str:
     """The value inside a cursor this gateway made for `kind`, or BadUserInput."""
     try:
         decoded = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
@@ -95,5 +95,10 @@ def decode_cursor(kind: str, cursor: str, *, argument: str = "after") -> str:
         decoded = ""
     prefix = f"{kind}:"
     if not decoded.startswith(prefix):
-        raise BadUserInput(f"`{argument}` is not a cursor from this connection.", argument=argument)
+        raise not_a_cursor()
     return decoded[len(prefix) :]
+
+
+def not_a_cursor() -> BadUserInput:
+    """The error for an `after` that no page of this connection gave."""
+    return BadUserInput("`after` is not a cursor from this connection.", argument="after")

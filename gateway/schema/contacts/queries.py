@@ -19,6 +19,7 @@ from gateway.schema.relay import (
     check_page_size,
     decode_cursor,
     encode_cursor,
+    not_a_cursor,
 )
 from gateway.schema.scalars import BigInt
 from gateway.schema.views import view
@@ -200,9 +201,7 @@ class ContactQueries:
         if after is not None:
             position = decode_cursor(_CURSOR_KIND, after)
             if not position.isdigit():
-                raise BadUserInput(
-                    "`after` is not a cursor from this connection.", argument="after"
-                )
+                raise not_a_cursor()
             offset = int(position) + 1
         terms = filter_terms(filter) if filter is not None else []
         source = await info.context.contact_source()

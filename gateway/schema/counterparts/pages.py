@@ -23,9 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.errors import BadUserInput
 from gateway.loaders.counterparts import CounterpartByIdLoader
-from gateway.schema.relay import decode_cursor, encode_cursor
+from gateway.schema.relay import decode_cursor, encode_cursor, not_a_cursor
 from gateway.upstream.monite import ID_IN_BATCH_SIZE, MoniteClient
 
 CURSOR_KIND = "counterparts"
@@ -62,9 +61,9 @@ class Place:
         return encode_cursor(CURSOR_KIND, json.dumps(payload, separators=(",", ":")))
 
     @staticmethod
-    def of_cursor(cursor: str, *, argument: str = "after") -> Place:
+    def of_cursor(cursor: str) -> Place:
         """The place a cursor of this connection names, or BadUserInput."""
-        text = decode_cursor(CURSOR_KIND, cursor, argument=argument)
+        text = decode_cursor(CURSOR_KIND, cursor)
         try:
             payload = json.loads(text)
         except ValueError:
@@ -83,9 +82,7 @@ class Place:
         else:
             skip = None
         if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip <= _MAX_SKIP:
-            raise BadUserInput(
-                f"`{argument}` is not a cursor from this connection.", argument=argument
-            )
+            raise not_a_cursor()
         return Place(token, skip, filters)
 
 
