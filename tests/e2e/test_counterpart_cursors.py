@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from gateway.sandbox.state import SandboxState
-from gateway.schema.counterparts.pages import MAX_CALLS
 from gateway.schema.relay import encode_cursor
+from gateway.upstream.monite import WINDOW_MAX_CALLS
 from tests.conftest import GraphQLClient, calls
 
 PAGE = (
@@ -111,11 +111,11 @@ def test_small_pages_in_monites_tokens_cost_a_bounded_number_of_calls(
     # when a client asks for more at once
     more = page(gateway, first=20, after=first["pageInfo"]["endCursor"])
     # then it gets what that many calls bring, and the list goes on from there
-    assert len(calls(sandbox, "monite")) == MAX_CALLS
-    assert ids(more) == every_id(sandbox)[1 : 1 + MAX_CALLS]
+    assert len(calls(sandbox, "monite")) == WINDOW_MAX_CALLS
+    assert ids(more) == every_id(sandbox)[1 : 1 + WINDOW_MAX_CALLS]
     assert more["pageInfo"]["hasNextPage"] is True
     rest = page(gateway, first=2, after=more["pageInfo"]["endCursor"])
-    assert ids(rest) == every_id(sandbox)[1 + MAX_CALLS : 3 + MAX_CALLS]
+    assert ids(rest) == every_id(sandbox)[1 + WINDOW_MAX_CALLS : 3 + WINDOW_MAX_CALLS]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from gateway.context import RequestContext
 from gateway.errors import UpstreamNotFound
 from gateway.ids import read_child_id, read_counterpart_id
 from gateway.schema.arguments import CounterpartContactId, CounterpartId
-from gateway.schema.counterparts.pages import MAX_CALLS, Filters, Place, read_window
+from gateway.schema.counterparts.cursors import Place
 from gateway.schema.counterparts.types import (
     Counterpart,
     CounterpartConnection,
@@ -20,6 +20,7 @@ from gateway.schema.counterparts.types import (
 )
 from gateway.schema.relay import PageInfo, check_page_size
 from gateway.schema.views import view
+from gateway.upstream.monite import WINDOW_MAX_CALLS, CounterpartFilters
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -44,7 +45,7 @@ class CounterpartQueries:
             "pagination tokens, which carry the filters of the first page: with `after`, "
             "`name`, `isCustomer` and `isVendor` are those of the first page. Monite may "
             "keep the first page's size in its tokens: a page then holds fewer than "
-            f"`first` counterparts when they spread over more than {MAX_CALLS} of "
+            f"`first` counterparts when they spread over more than {WINDOW_MAX_CALLS} of "
             "Monite's pages, with `hasNextPage` true. Null, with the error, when Monite "
             "fails: the rest of the answer stands."
         )
@@ -62,14 +63,19 @@ class CounterpartQueries:
     ) -> CounterpartConnection | None:
         size = check_page_size(first, default=DEFAULT_PAGE_SIZE)
         if after is None:
-            start = Place(None, 0, Filters(name, is_customer, is_vendor))
+            start = Place(None, 0, CounterpartFilters(name, is_customer, is_vendor))
         else:
             start = Place.of_cursor(after)
         context = info.context
-        window = await read_window(context.monite, context.counterpart_by_id, start, size)
+        window = await context.monite.list_window(
+            token=start.token, skip=start.skip, size=size, filters=start.filters
+        )
+        context.counterpart_by_id.prime_many(window.listed)
         edges = [
-            CounterpartEdge(cursor=cursor, node=view(Counterpart, raw))
-            for raw, cursor in window.items
+            CounterpartEdge(
+                cursor=Place(token, skip, start.filters).cursor(), node=view(Counterpart, raw)
+            )
+            for raw, token, skip in window.items
         ]
         return CounterpartConnection(
             edges=edges,
