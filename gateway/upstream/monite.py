@@ -153,9 +153,7 @@ class MoniteClient:
         return CounterpartPage(_data(body), token if isinstance(token, str) and token else None)
 
     async def contacts_of(self, counterpart_id: str) -> list[dict[str, Any]]:
-        return _data(
-            await self._call("GET", f"counterparts/{path_segment(counterpart_id)}/contacts")
-        )
+        return _data(await self._call("GET", self._contact_path(counterpart_id)))
 
     def _contact_path(self, counterpart_id: str, contact_id: str | None = None) -> str:
         path = f"counterparts/{path_segment(counterpart_id)}/contacts"
