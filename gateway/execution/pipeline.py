@@ -38,7 +38,13 @@ from gateway.execution.error_contract import request_errors, shape_errors
 from gateway.execution.executor import PlannedExecutor
 from gateway.execution.operation_log import record_operation
 from gateway.execution.validation import make_validator
-from gateway.persisted_queries import PersistedQueries, load_manifest, requested_id
+from gateway.persisted_queries import (
+    Found,
+    PersistedQueries,
+    SharedAPQStore,
+    load_manifest,
+    requested_id,
+)
 from gateway.schema import build_schema
 from gateway.settings import Settings
 
@@ -76,6 +82,18 @@ class GraphQLResult:
         if self.extensions:
             body["extensions"] = self.extensions
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What the steps before execution made of a request: the text found, its
+    document once it validated, the operation chosen, or the request error that
+    stopped them."""
+
+    found: Found | None = None
+    document: Document | None = None
+    operation: OperationDefinitionNode | None = None
+    error: GraphQLResult | None = None
 
 
 class OperationNotAllowed(Exception):
@@ -117,35 +135,26 @@ class Pipeline:
         type outside `allowed`, before anything runs."""
         started = time.perf_counter()
         shared = context.services.apq_shared
-        found = await self.persisted.lookup(
-            request.query, request.document_id, request.extensions, shared
-        )
-        operation: OperationDefinitionNode | None = None
+        prepared = await self._prepare(request, shared)
+        if prepared.found is not None and prepared.document is not None:
+            await self.persisted.register(prepared.found, shared)
+        operation = prepared.operation
         executor_name: str | None = None
-        if isinstance(found, GraphQLError):
-            result = GraphQLResult(None, [found], False)
+        if prepared.error is not None:
+            result = prepared.error
         else:
-            document = self.documents.get(found.text)
-            if document.errors:
-                errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
-                result = GraphQLResult(None, errors, False)
-            else:
-                await self.persisted.register(found, shared)
-                chosen = _operation(document, request.operation_name)
-                if isinstance(chosen, GraphQLError):
-                    errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
-                    result = GraphQLResult(None, errors, False)
-                else:
-                    operation = chosen
-                    if operation.operation not in allowed:
-                        raise OperationNotAllowed(operation.operation)
-                    result, executor_name = await self._execute(request, document, context)
+            # No request error: the document validated and the operation was chosen.
+            assert operation is not None
+            assert prepared.document is not None
+            if operation.operation not in allowed:
+                raise OperationNotAllowed(operation.operation)
+            result, executor_name = await self._execute(request, prepared.document, context)
         record_operation(
             request_id=context.request_id,
             operation_name=request.operation_name if operation is None else _name(operation),
             operation_type=None if operation is None else operation.operation.value,
             executor=executor_name,
-            persisted=None if isinstance(found, GraphQLError) else found.source,
+            persisted=None if prepared.found is None else prepared.found.source,
             document_id=requested_id(request.document_id, request.extensions),
             data=result.data,
             errors=result.errors,
@@ -159,16 +168,25 @@ class Pipeline:
         """The type of the operation `request` would run, None when it would stop
         before running; from the caches `run` fills, so that a batch can order
         its mutations before running anything."""
+        prepared = await self._prepare(request, context.services.apq_shared)
+        return None if prepared.operation is None else prepared.operation.operation
+
+    async def _prepare(self, request: GraphQLRequest, shared: SharedAPQStore | None) -> _Prepared:
+        """The steps before execution: the text, its document, the operation."""
         found = await self.persisted.lookup(
-            request.query, request.document_id, request.extensions, context.services.apq_shared
+            request.query, request.document_id, request.extensions, shared
         )
         if isinstance(found, GraphQLError):
-            return None
+            return _Prepared(error=GraphQLResult(None, [found], False))
         document = self.documents.get(found.text)
         if document.errors:
-            return None
+            errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
+            return _Prepared(found, error=GraphQLResult(None, errors, False))
         chosen = _operation(document, request.operation_name)
-        return None if isinstance(chosen, GraphQLError) else chosen.operation
+        if isinstance(chosen, GraphQLError):
+            errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
+            return _Prepared(found, document, error=GraphQLResult(None, errors, False))
+        return _Prepared(found, document, chosen)
 
     async def _execute(
         self, request: GraphQLRequest, document: Document, context: RequestContext
