@@ -21,12 +21,6 @@ logger = logging.getLogger("gateway.errors")
 MASKED_MESSAGE = "Unexpected error."
 
 
-def _request_id(context: Any) -> str | None:
-    request = getattr(context, "request", None)
-    state = getattr(request, "state", None)
-    return getattr(state, "request_id", None)
-
-
 def request_errors(errors: Iterable[GraphQLError], code: str) -> list[GraphQLError]:
     """Errors that stopped a request before execution, each with `code` unless it
     carries one of its own."""
@@ -36,9 +30,9 @@ def request_errors(errors: Iterable[GraphQLError], code: str) -> list[GraphQLErr
     ]
 
 
-def shape_errors(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
-    """The errors as clients see them: each with a code, the unexpected ones masked."""
-    request_id = _request_id(context)
+def shape_errors(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:
+    """The errors as clients see them: each with a code, the unexpected ones masked
+    (with the request's id, which names them in the server log)."""
     return [_shape(error, request_id) for error in errors]
 
 

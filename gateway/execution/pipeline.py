@@ -207,7 +207,7 @@ class Pipeline:
         if is_awaitable(outcome):
             outcome = await outcome
         assert isinstance(outcome, ExecutionResult)
-        errors = shape_errors(outcome.errors, context) if outcome.errors else []
+        errors = shape_errors(outcome.errors, context.request_id) if outcome.errors else []
         ran_plan = getattr(executor, "ran_plan", False)
         result = GraphQLResult(outcome.data, errors, True, _freshness(context))
         return result, "planned" if ran_plan else "graphql-core"

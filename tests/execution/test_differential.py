@@ -649,7 +649,7 @@ class Harness:
         # The planner spends less CPU than graphql-core: what must match is how long
         # each waits for upstreams (this thread's CPU excludes the sandbox's thread).
         waited = time.perf_counter() - started - (time.thread_time() - cpu_started)
-        errors = shape_errors(result.errors, context) if result.errors else []
+        errors = shape_errors(result.errors, context.request_id) if result.errors else []
         return Outcome(
             data=orjson.dumps(result.data).decode(),
             errors=[_settled_retry_after(error.formatted) for error in errors],
