@@ -155,14 +155,20 @@ class FallbackState:
     def _share(self, limit: int) -> int:
         return max(1, limit // self._processes)
 
+    def _shared_limit(self, limit: int, window: float, now: float) -> int:
+        """The limit to keep to through Redis: for one window after Redis is back, the
+        limit less the others' shares, since their calls made alone may not be in
+        Redis yet."""
+        if now < self._recovered_at + window:
+            share = self._share(limit)
+            return max(share, limit - (self._processes - 1) * share)
+        return limit
+
     async def admit(self, key: str, *, limit: int, window: float, max_wait: float) -> Admission:
         share = self._share(limit)
         if not self._degraded:
-            # Just back: the others' calls made alone may not be in Redis yet.
             now = self._clock()
-            within = limit
-            if now < self._recovered_at + window:
-                within = max(share, limit - (self._processes - 1) * share)
+            within = self._shared_limit(limit, window, now)
             try:
                 admission, recent = await self._primary.admit_keeping(
                     key, limit=within, window=window, max_wait=max_wait, keep=share, retain=limit
@@ -198,17 +204,14 @@ class FallbackState:
         self._alone.holds[key] = max(until, self._alone.holds.get(key, 0.0))
 
     async def usage(self, key: str, *, limit: int, window: float) -> Usage:
-        share = self._share(limit)
         if not self._degraded:
-            within = limit
-            if self._clock() < self._recovered_at + window:
-                within = max(share, limit - (self._processes - 1) * share)
+            within = self._shared_limit(limit, window, self._clock())
             try:
                 return await self._primary.usage(key, limit=within, window=window)
             except UNREACHABLE as exc:
                 await self._degrade(exc)
         STATE_FALLBACKS.inc()
-        return await self._local.usage(key, limit=share, window=window)
+        return await self._local.usage(key, limit=self._share(limit), window=window)
 
     def _forget_idle_keys(self, now: float) -> None:
         """Now and then, the copies of keys whose slots all left their window go."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.state.base import Admission, Change, Usage, next_slot
@@ -49,9 +49,7 @@ class MemoryState:
         self._until_sweep -= 1
         if self._until_sweep <= 0:
             self._sweep(now)
-        log = self._calls.get(key)
-        if log is None:
-            log = self._calls[key] = _CallLog(window)
+        log = self._log(key, window)
         log.window = window
         times = log.times
         while times and times[0] <= now - window:
@@ -59,13 +57,7 @@ class MemoryState:
         # Only the latest `limit` times decide the next slot.
         while len(times) > limit:
             times.popleft()
-        slot = next_slot(
-            now=now,
-            held_until=self._holds.get(key, 0.0),
-            latest=times[-1] if times else None,
-            nth_latest=times[-limit] if len(times) >= limit else None,
-            window=window,
-        )
+        slot = self._next_slot(key, times, now, limit, window)
         delay = slot - now
         if delay > max_wait:
             if not times:
@@ -78,9 +70,7 @@ class MemoryState:
         """Count `slots` as taken: slots taken elsewhere, which calls admitted here
         must leave room for (`gateway.state.fallback`)."""
         now = self._clock()
-        log = self._calls.get(key)
-        if log is None:
-            log = self._calls[key] = _CallLog(window)
+        log = self._log(key, window)
         log.times = deque(sorted([*log.times, *(at for at in slots if at > now - window)]))
         if not log.times:
             del self._calls[key]
@@ -94,15 +84,27 @@ class MemoryState:
         now = self._clock()
         log = self._calls.get(key)
         times = [at for at in log.times if at > now - window] if log is not None else []
-        slot = next_slot(
+        wait = self._next_slot(key, times, now, limit, window) - now
+        held_for = max(0.0, self._holds.get(key, 0.0) - now)
+        return Usage(calls=len(times), wait=wait, held_for=held_for)
+
+    def _log(self, key: str, window: float) -> _CallLog:
+        log = self._calls.get(key)
+        if log is None:
+            log = self._calls[key] = _CallLog(window)
+        return log
+
+    def _next_slot(
+        self, key: str, times: Sequence[float], now: float, limit: int, window: float
+    ) -> float:
+        """`next_slot` for `key`, from its times taken in the window that ends now."""
+        return next_slot(
             now=now,
             held_until=self._holds.get(key, 0.0),
             latest=times[-1] if times else None,
             nth_latest=times[-limit] if len(times) >= limit else None,
             window=window,
         )
-        held_for = max(0.0, self._holds.get(key, 0.0) - now)
-        return Usage(calls=len(times), wait=slot - now, held_for=held_for)
 
     def _sweep(self, now: float) -> None:
         self._until_sweep = _SWEEP_EVERY
