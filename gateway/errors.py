@@ -1,5 +1,6 @@
-"""The gateway's own errors: one hierarchy, translated from httpx and upstream
-answers in `gateway.upstream`, and into GraphQL errors in `gateway.schema.errors`.
+"""The gateway's own errors: one hierarchy, translated from the transports' errors
+and upstream answers in `gateway.upstream`, and into GraphQL errors in
+`gateway.execution.error_contract`.
 
     GatewayError                  every error a client may see, with an `extensions.code`
     ├── BadUserInput              BAD_USER_INPUT: the request itself is wrong; no upstream call

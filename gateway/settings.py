@@ -180,7 +180,7 @@ class Settings(BaseSettings):
         default="planned",
         pattern="^(planned|graphql-core)$",
         validation_alias=_env("GATEWAY_EXECUTOR"),
-        description="planned (cached plans; repeated POSTed queries skip the view) or graphql-core",
+        description="planned (queries the planner covers run from cached plans) or graphql-core",
     )
     max_query_depth: int = Field(default=10, ge=1, validation_alias=_env("GATEWAY_MAX_QUERY_DEPTH"))
     max_aliases: int = Field(default=30, ge=0, validation_alias=_env("GATEWAY_MAX_ALIASES"))

@@ -89,6 +89,7 @@ class PlannedExecutor(StrawberryExecutor):
         except GraphQLError as error:
             self.collected_errors.add(error, None)
             data = None
+        # Incremental results come only with @defer and @stream, which never reach a plan.
         return Executor.build_response(self, data)  # type: ignore[return-value]
 
     def _plan(self, serially: bool | None) -> ObjectPlan | None:
@@ -133,6 +134,7 @@ class PlannedExecutor(StrawberryExecutor):
                     # Most fields are strings read off the upstream object: nothing to
                     # complete, no path to build, no coroutine to expect.
                     try:
+                        # A field passes as is only when it is read: `read` is set.
                         value = field.read(source)  # type: ignore[misc]
                     except Exception as raw_error:
                         self._field_error(raw_error, field, path, None)
@@ -201,6 +203,7 @@ class PlannedExecutor(StrawberryExecutor):
 
     def _resolve(self, field: FieldPlan, source: Any, field_path: Path | None) -> Any:
         field_def = field.field_def
+        # A field with a resolver needs its path (`needs_path`): `field_path` is set.
         info = self.build_resolve_info(field_def, field.nodes, field.parent_type, field_path)  # type: ignore[arg-type]
         if field.call is not None:
             return field.call(source, info)

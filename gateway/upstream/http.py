@@ -95,7 +95,7 @@ def path_segment(value: str) -> str:
 
 def _backoff(attempt: int) -> float:
     """Full jitter: a random wait up to base x 2^attempt, so retries do not stampede."""
-    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # noqa: S311
+    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # noqa: S311 - jitter
 
 
 class UpstreamHTTP:
