@@ -26,6 +26,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -264,20 +265,12 @@ class UpstreamHTTP:
         """The exchange under the concurrency cap and the request's deadline; a call
         the deadline cancelled raises TimeoutError."""
         try:
-            task = None if scope is None else scope.enter()
+            deadline = nullcontext() if scope is None else scope.call()
         except TimeoutError:
             raise self._deadline_passed() from None
-        try:
+        with deadline:
             async with self._slots:
-                exchange = await self._transport.exchange(method, url, headers, content)
-        except BaseException as exc:
-            timed_out = task is not None and scope is not None and scope.leave(task)
-            if timed_out and isinstance(exc, asyncio.CancelledError):
-                raise TimeoutError from None
-            raise
-        if task is not None and scope is not None:
-            scope.leave(task)
-        return exchange
+                return await self._transport.exchange(method, url, headers, content)
 
     def _deadline_passed(self) -> UpstreamUnavailable:
         return UpstreamUnavailable(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
+from types import TracebackType
 
 _scope: ContextVar[RequestScope | None] = ContextVar("gateway_request_scope", default=None)
 
@@ -19,10 +20,9 @@ class RequestScope:
     `asyncio.timeout` around each call would arm and cancel a timer per call,
     a noticeable share of a small call's cost when a page of counterparts makes
     twenty at once. Here the first call in flight arms the timer and the last
-    one out cancels it. When it fires, every
-    call still in flight is cancelled and raises TimeoutError, with the same
-    bookkeeping as `asyncio.timeout`: a cancellation from elsewhere stays a
-    cancellation.
+    one out cancels it. When it fires, every call still in flight is cancelled
+    and raises TimeoutError, with the same bookkeeping as `asyncio.timeout`: a
+    cancellation from elsewhere stays a cancellation.
     """
 
     __slots__ = ("_in_flight", "_loop", "_timer", "_when", "calls", "expired")
@@ -39,8 +39,13 @@ class RequestScope:
         """Seconds left, never negative."""
         return max(0.0, self._when - self._loop.time())
 
-    def enter(self) -> asyncio.Task[object]:
-        """Count a call and put it under the deadline; pair with `leave`."""
+    def call(self) -> Call:
+        """Count a call and put it under the deadline, for the `with` block of the
+        call; TimeoutError at once when the deadline has passed already."""
+        return Call(self, self._enter())
+
+    def _enter(self) -> asyncio.Task[object]:
+        """Count a call and put it under the deadline; pair with `_leave`."""
         self.calls += 1
         if self.expired:
             raise TimeoutError
@@ -52,7 +57,7 @@ class RequestScope:
         self._in_flight[task] = task.cancelling()
         return task
 
-    def leave(self, task: asyncio.Task[object]) -> bool:
+    def _leave(self, task: asyncio.Task[object]) -> bool:
         """Take the call off the deadline. True when the deadline cancelled it: a
         CancelledError it raised is then the deadline's, to raise as TimeoutError."""
         cancelling = self._in_flight.pop(task)
@@ -67,6 +72,30 @@ class RequestScope:
         self.expired = True
         for task in self._in_flight:
             task.cancel()
+
+
+class Call:
+    """One call under its request's deadline (`RequestScope.call`): leaving the block,
+    however it ends, takes the call off the deadline, and a cancellation the
+    deadline made leaves it as TimeoutError."""
+
+    __slots__ = ("_scope", "_task")
+
+    def __init__(self, scope: RequestScope, task: asyncio.Task[object]) -> None:
+        self._scope = scope
+        self._task = task
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._scope._leave(self._task) and isinstance(error, asyncio.CancelledError):
+            raise TimeoutError from None
 
 
 def start(deadline_seconds: float) -> RequestScope:

@@ -160,17 +160,12 @@ class ReadReuse:
         if scope is None:
             return await asyncio.shield(task)
         try:
-            waiting = scope.enter()
+            with scope.call():
+                return await asyncio.shield(task)
         except TimeoutError:
+            # The deadline had passed, or passed while the call ran: the call itself
+            # raises no TimeoutError (the transport's timeouts are the gateway's errors).
             raise self._deadline_passed() from None
-        try:
-            response = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if scope.leave(waiting):
-                raise self._deadline_passed() from None
-            raise
-        scope.leave(waiting)
-        return response
 
     async def _join(self, call: _Call) -> UpstreamResponse:
         """Wait for a call another read started, within this request's deadline."""
