@@ -36,6 +36,7 @@ from gateway.errors import RateLimited, UpstreamUnauthorized
 from gateway.ids import upstream_key as _key
 from gateway.mirror.contacts import AdministrationContacts, Contact
 from gateway.mirror.feed import Change, Feed
+from gateway.observability.metrics import MIRROR_ADMINISTRATIONS, MIRROR_CONTACTS
 from gateway.state import KeyHasher, State
 from gateway.upstream.budget import CallBudget
 from gateway.upstream.moneybird import SYNCHRONIZATION_BATCH_SIZE, ContactPage, MoneybirdClient
@@ -94,11 +95,14 @@ class Mirrors:
         await self._catch_up(administration, entry)
         acceptance = self._hasher.key("mirror-accepted", token, administration)
         if not await self._trusted(acceptance) or self._stale(entry):
-            async with entry.sync_lock:
-                await self._sync_if_needed(client, token, administration, entry, acceptance)
+            try:
+                async with entry.sync_lock:
+                    await self._sync_if_needed(client, token, administration, entry, acceptance)
+            except BaseException:
+                self._forget_if_empty(administration, entry)
+                raise
         if self.webhooks is not None:
             self.webhooks.ensure_registered(client, administration)
-        self._trim()
         return MirrorSession(entry.contacts, entry.synced_at or 0.0)
 
     async def record(self, administration: str, contact: Contact) -> None:
@@ -121,8 +125,20 @@ class Mirrors:
         entry = self._administrations.get(administration)
         if entry is None:
             entry = self._administrations[administration] = _Administration()
+            self._held_changed()
         self._administrations.move_to_end(administration)
         return entry
+
+    def _forget_if_empty(self, administration: str, entry: _Administration) -> None:
+        """An administration whose first sync failed leaves again, so that requests
+        naming administrations (or holding tokens) Moneybird refuses add nothing."""
+        if (
+            entry.synced_at is None
+            and not len(entry.contacts)
+            and self._administrations.get(administration) is entry
+        ):
+            del self._administrations[administration]
+            self._held_changed()
 
     def _stale(self, entry: _Administration) -> bool:
         return entry.synced_at is None or time.time() - entry.synced_at > self._max_staleness
@@ -248,13 +264,18 @@ class Mirrors:
         entry.position = position
         if synced_at is not None and (entry.synced_at is None or synced_at > entry.synced_at):
             entry.synced_at = synced_at
+        if changes:
+            self._held_changed()
 
-    def _trim(self) -> None:
-        """Least recently used administrations leave until the contacts held fit."""
+    def _held_changed(self) -> None:
+        """Least recently used administrations leave until the contacts held fit (the
+        one in use last stays, whatever its size); the gauges say what is held."""
         total = sum(len(entry.contacts) for entry in self._administrations.values())
         while total > self._max_contacts and len(self._administrations) > 1:
             _, entry = self._administrations.popitem(last=False)
             total -= len(entry.contacts)
+        MIRROR_ADMINISTRATIONS.set(len(self._administrations))
+        MIRROR_CONTACTS.set(total)
 
 
 class MirrorSession:

@@ -73,6 +73,17 @@ STATE_FALLBACKS = Counter(
     "Operations on the shared state this process answered alone, Redis being unreachable",
     registry=REGISTRY,
 )
+MIRROR_ADMINISTRATIONS = Gauge(
+    "gateway_mirror_administrations",
+    "Administrations whose Moneybird contacts this process holds a mirror of",
+    registry=REGISTRY,
+)
+MIRROR_CONTACTS = Gauge(
+    "gateway_mirror_contacts",
+    "Contacts held in this process's mirrors, all administrations together "
+    "(GATEWAY_MIRROR_MAX_CONTACTS bounds them)",
+    registry=REGISTRY,
+)
 BREAKER_STATE = Gauge(
     "gateway_upstream_breaker_state",
     "Circuit breaker state: 0 closed, 1 open, 2 half-open",

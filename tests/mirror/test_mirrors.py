@@ -218,6 +218,35 @@ def test_an_administration_the_token_cannot_reach_gets_no_data(
     assert called(sandbox) == [("GET", "/987654321/contacts/synchronization.json")]
 
 
+def metric(url: str, name: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def test_administrations_moneybird_refuses_leave_nothing_behind(
+    mirrored: str, sandbox: SandboxState
+) -> None:
+    post(mirrored, "{ contactVersions { moneybirdId } }")
+    held = len(sandbox.moneybird.contacts)
+    assert metric(mirrored, "gateway_mirror_administrations") == 1
+    assert metric(mirrored, "gateway_mirror_contacts") == held
+    for administration in range(987654300, 987654320):
+        refused = post(
+            mirrored,
+            "{ contactVersions { moneybirdId } }",
+            **{"X-Moneybird-Administration-Id": str(administration)},
+        )
+        assert refused["errors"][0]["extensions"]["upstreamStatus"] == 404
+    sandbox.faults["moneybird"].fail_next(1, status=401, body={"error": "revoked"})
+    post(
+        mirrored,
+        "{ contactVersions { moneybirdId } }",
+        **{"X-Moneybird-Token": "made-up", "X-Moneybird-Administration-Id": "987654399"},
+    )
+    assert metric(mirrored, "gateway_mirror_administrations") == 1
+    assert metric(mirrored, "gateway_mirror_contacts") == held
+
+
 def test_no_cache_reads_through(mirrored: str, sandbox: SandboxState) -> None:
     post(mirrored, "{ contactVersions { moneybirdId } }")
     sandbox.log.clear()
