@@ -25,6 +25,7 @@ answered without being applied again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import hashlib
 import hmac
@@ -115,7 +116,11 @@ class Webhooks:
         failed_at = self._failed_at.get(administration)
         if failed_at is not None and time.monotonic() - failed_at < _RETRY_REGISTRATION:
             return
-        task = asyncio.ensure_future(self._register(client, administration))
+        # An empty context: the registration is no request's, and no request's
+        # deadline cancels it halfway.
+        task = asyncio.create_task(
+            self._register(client, administration), context=contextvars.Context()
+        )
         self._registering[administration] = task
         task.add_done_callback(lambda _: self._registering.pop(administration, None))
 

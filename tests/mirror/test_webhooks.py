@@ -125,6 +125,25 @@ def test_the_first_use_registers_a_webhook_for_the_contact_events(
     assert sorted(hook.enabled_events) == sorted(CONTACT_EVENTS)
 
 
+def test_a_registration_outlasts_the_deadline_of_the_request_that_started_it(
+    sandbox_url: str, sandbox: SandboxState
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = gateway_settings(
+        sandbox_url, moneybird_mirror=True, public_url=url, request_deadline=1.0
+    )
+    # Moneybird takes longer to make the webhook than the first read may take.
+    sandbox.faults["moneybird"].add_rule(r"^POST /123456789/webhooks", delay=1.5)
+    app = create_app(settings)
+    with serve(app, port=port):
+        gateway = Gateway(url, app, sandbox)
+        gateway.read(next(iter(sandbox.moneybird.contacts)))
+        registration = gateway.registration()
+    [hook] = sandbox.webhooks.of(ADMINISTRATION)
+    assert hook.id == registration.webhook_id
+
+
 def test_a_change_made_in_moneybird_is_seen_within_a_second_without_a_sync(
     gateway: Gateway, sandbox: SandboxState
 ) -> None:
