@@ -186,7 +186,10 @@ class FallbackState:
         admission = await self._local.admit(key, limit=share, window=window, max_wait=max_wait)
         if admission.admitted:
             _, slots = self._alone.slots.setdefault(key, (window, []))
-            slots.append(self._clock() + admission.delay)
+            now = self._clock()
+            # Only slots still within their window count once Redis is back.
+            slots[:] = [slot for slot in slots if slot > now - window]
+            slots.append(now + admission.delay)
         return admission
 
     async def hold(self, key: str, seconds: float) -> None:
@@ -290,8 +293,11 @@ class FallbackState:
         known = self._known.get(key)
         if known is None:
             return None
+        value, expires = known
+        if expires is not None and expires <= self._clock():
+            return None
         self._known.move_to_end(key)
-        return known[0]
+        return value
 
     async def put(self, key: str, value: bytes | None, *, ttl: float | None = None) -> None:
         if not self._degraded:

@@ -163,6 +163,29 @@ def test_going_alone_starts_from_the_calls_redis_last_counted(server: RedisServe
     run(scenario)
 
 
+def test_a_long_outage_keeps_only_what_still_counts(server: RedisServer) -> None:
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with states(server, clock) as (state, direct):
+            # given a value Redis gave with 60 s to live
+            await direct.put("accepted", b"yes", ttl=60)
+            assert await state.get("accepted") == b"yes"
+            server.stop()
+            assert await state.get("accepted") == b"yes"
+            # when Redis stays away for an hour of calls
+            for _ in range(360):
+                assert (await state.admit("k", limit=9, window=10, max_wait=0)).admitted
+                clock.advance(10)
+            # then the value is gone once its time ran out, as it would be in Redis
+            assert await state.get("accepted") is None
+            # and of the calls made alone, only those of the last window are kept
+            _, slots = state._alone.slots["k"]
+            assert len(slots) == 1
+
+    run(scenario)
+
+
 def test_a_redis_that_does_not_answer_costs_one_timeout(server: RedisServer) -> None:
     clock = FakeClock()
 
