@@ -66,6 +66,12 @@ def upstream_key(value: object) -> str | None:
     return str(int(text)) if text.isdigit() else None
 
 
+def monite_key(value: object) -> str | None:
+    """A Monite id as an upstream sent it, keyed lower-case as Monite writes UUIDs;
+    None for anything but a non-empty string."""
+    return value.lower() if isinstance(value, str) and value else None
+
+
 NODE_TYPES = ("Contact", "Note", "ContactPerson", "Counterpart", "CounterpartContact")
 _PARENTS = {"Note": "Contact", "ContactPerson": "Contact", "CounterpartContact": "Counterpart"}
 _UPSTREAM_IDS = {

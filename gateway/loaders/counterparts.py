@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway.ids import monite_key
 from gateway.loaders.detached import DetachedLoader
 from gateway.upstream.monite import ID_IN_BATCH_SIZE, MoniteClient
 
@@ -22,13 +23,13 @@ class CounterpartByIdLoader(DetachedLoader[str, Record | None]):
 
     async def batch_load_fn(self, keys: list[str]) -> list[Record | None]:
         counterparts = await self._client.counterparts_by_ids(keys)
-        by_id = {str(c.get("id", "")).lower(): c for c in counterparts}
+        by_id = {monite_key(c.get("id")): c for c in counterparts}
         return [by_id.get(key) for key in keys]
 
     def prime_many(self, counterparts: list[Record]) -> None:
         for counterpart in counterparts:
-            key = str(counterpart.get("id", "")).lower()
-            if key:
+            key = monite_key(counterpart.get("id"))
+            if key is not None:
                 self.clear(key).prime(key, counterpart)
 
 

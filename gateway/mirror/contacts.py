@@ -82,7 +82,7 @@ class AdministrationContacts:
         key = upstream_key(contact.get("id"))
         if key is None:
             return False
-        version = _version(contact)
+        version = version_in(contact) or 0
         held = self._versions.get(key)
         if held is not None and version < held:
             return False
@@ -164,9 +164,10 @@ class AdministrationContacts:
         return self._ordered
 
 
-def _version(contact: Contact) -> int:
+def version_in(contact: Contact) -> int | None:
+    """The contact's version as Moneybird numbers it; None when it has none."""
     version = contact.get("version")
-    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 def _searchable_text(contact: Contact) -> str:

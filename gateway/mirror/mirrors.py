@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.errors import RateLimited, UpstreamUnauthorized
 from gateway.ids import upstream_key as _key
-from gateway.mirror.contacts import AdministrationContacts, Contact
+from gateway.mirror.contacts import AdministrationContacts, Contact, version_in
 from gateway.mirror.feed import Change, Feed
 from gateway.observability.metrics import MIRROR_ADMINISTRATIONS, MIRROR_CONTACTS
 from gateway.state import KeyHasher, State
@@ -221,8 +221,8 @@ class Mirrors:
         listed: dict[str, int] = {}
         for row in versions:
             key = _key(row.get("id"))
-            version = row.get("version")
-            if key is not None and isinstance(version, int):
+            version = version_in(row)
+            if key is not None and version is not None:
                 listed[key] = version
         held = entry.contacts
         wanted = [key for key, version in listed.items() if held.version_of(key) != version]

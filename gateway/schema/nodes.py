@@ -22,7 +22,7 @@ from gateway.errors import BadUserInput, UpstreamNotFound
 from gateway.ids import parse_global_id
 from gateway.schema.arguments import check_id_count
 from gateway.schema.contacts.types import Contact, ContactPerson, Note
-from gateway.schema.counterparts.types import Counterpart, contact_view
+from gateway.schema.counterparts.types import Counterpart, find_contact
 from gateway.schema.relay import Node, with_parent
 from gateway.schema.views import view
 
@@ -91,14 +91,10 @@ def _start(info: Info, value: object, argument: str) -> _Lookup:
         )
     counterpart_key, contact_key = keys
 
-    def find_contact(raws: list[Raw] | None) -> Node | None:
-        for raw in raws or ():
-            if str(raw.get("id", "")).lower() == contact_key:
-                found: Node = contact_view(raw, counterpart_key)
-                return found
-        return None
+    def find(raws: list[Raw] | None) -> Node | None:
+        return None if raws is None else find_contact(raws, contact_key, counterpart_key)
 
-    return _Lookup(_contacts_of(info, counterpart_key), find_contact)
+    return _Lookup(_contacts_of(info, counterpart_key), find)
 
 
 async def _contacts_of(info: Info, counterpart_key: str) -> list[Raw] | None:

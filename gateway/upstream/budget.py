@@ -99,6 +99,8 @@ class CallBudget:
         # Slots only the mirror's syncs may take, so that clients' reads and writes
         # cannot spend the calls that keep a mirror within its staleness bound.
         self.reserve = rate.calls // _RESERVE_SHARE
+        # The slots everyone may take: the log of the token's key holds at most these.
+        self.ordinary = rate.calls - self.reserve
         # The spacing of slots (see the module docstring).
         self.window = rate.seconds + min(_ARRIVAL_MARGIN_CAP, _ARRIVAL_MARGIN_SHARE * rate.seconds)
         self._state = state
@@ -129,7 +131,7 @@ class CallBudget:
         any other call: the reserve is spent only when clients have spent the rest."""
         if from_reserve and self.reserve:
             for key, limit in (
-                (self._key(token), self.rate.calls - self.reserve),
+                (self._key(token), self.ordinary),
                 (self._reserve_key(token), self.reserve),
             ):
                 now = await self._state.admit(key, limit=limit, window=self.window, max_wait=0)
@@ -138,7 +140,7 @@ class CallBudget:
                     return
         admission = await self._state.admit(
             self._key(token),
-            limit=self.rate.calls - self.reserve,
+            limit=self.ordinary,
             window=self.window,
             max_wait=max_wait,
         )
@@ -152,7 +154,7 @@ class CallBudget:
         await self._sleep(admission.delay)
         # A 429 that came while this call waited holds it back too: the slot it took
         # is left unused rather than the upstream's word ignored.
-        usage = await self._state.usage(self._key(token), limit=self.rate.calls, window=self.window)
+        usage = await self._state.usage(self._key(token), limit=self.ordinary, window=self.window)
         if usage.held_for > 0:
             self._refusals.inc()
             raise self._refusal(usage.held_for)
@@ -179,9 +181,8 @@ class CallBudget:
         a call `from_reserve`: none while a hold lasts, and none of the ordinary
         ones while earlier calls wait for their slots. The mirror asks before a
         sync, so that a client does not wait on a sync the budget cannot pay."""
-        ordinary_limit = self.rate.calls - self.reserve
-        usage = await self._state.usage(self._key(token), limit=ordinary_limit, window=self.window)
-        free = 0 if usage.wait > 0 else max(0, ordinary_limit - usage.calls)
+        usage = await self._state.usage(self._key(token), limit=self.ordinary, window=self.window)
+        free = 0 if usage.wait > 0 else max(0, self.ordinary - usage.calls)
         if from_reserve and self.reserve:
             reserved = await self._state.usage(
                 self._reserve_key(token), limit=self.reserve, window=self.window

@@ -181,40 +181,47 @@ class MoneybirdClient:
         )
 
     async def _write(self, method: str, path: str, body: Any = None) -> Any:
-        request = UpstreamRequest(
-            method, f"{self._prefix}{path}", self._headers, is_write=True, json=body
-        )
+        request = UpstreamRequest(method, path, self._headers, is_write=True, json=body)
         return (await self._http.send(request)).body
 
     # Writes. None is retried: a write whose answer is lost raises OutcomeUnknown.
 
     async def create_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
-        return expect_object(await self._write("POST", ".json", {"contact": contact}), UPSTREAM)
+        return expect_object(
+            await self._write("POST", f"{self._prefix}.json", {"contact": contact}), UPSTREAM
+        )
 
     async def update_contact(self, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        body = await self._write("PATCH", f"/{path_segment(contact_id)}.json", {"contact": changes})
+        body = await self._write(
+            "PATCH", f"{self._prefix}/{path_segment(contact_id)}.json", {"contact": changes}
+        )
         return expect_object(body, UPSTREAM)
 
     async def delete_contact(self, contact_id: str) -> None:
-        await self._write("DELETE", f"/{path_segment(contact_id)}.json")
+        await self._write("DELETE", f"{self._prefix}/{path_segment(contact_id)}.json")
 
     async def archive_contact(self, contact_id: str) -> None:
-        await self._write("PATCH", f"/{path_segment(contact_id)}/archive.json")
+        await self._write("PATCH", f"{self._prefix}/{path_segment(contact_id)}/archive.json")
 
     async def add_note(self, contact_id: str, note: dict[str, Any]) -> dict[str, Any]:
-        body = await self._write("POST", f"/{path_segment(contact_id)}/notes.json", {"note": note})
+        body = await self._write(
+            "POST", f"{self._prefix}/{path_segment(contact_id)}/notes.json", {"note": note}
+        )
         return expect_object(body, UPSTREAM)
 
     async def delete_note(self, contact_id: str, note_id: str) -> None:
         await self._write(
-            "DELETE", f"/{path_segment(contact_id)}/notes/{path_segment(note_id)}.json"
+            "DELETE",
+            f"{self._prefix}/{path_segment(contact_id)}/notes/{path_segment(note_id)}.json",
         )
 
     async def create_contact_person(
         self, contact_id: str, person: dict[str, Any]
     ) -> dict[str, Any]:
         body = await self._write(
-            "POST", f"/{path_segment(contact_id)}/contact_people.json", {"contact_person": person}
+            "POST",
+            f"{self._prefix}/{path_segment(contact_id)}/contact_people.json",
+            {"contact_person": person},
         )
         return expect_object(body, UPSTREAM)
 
@@ -223,14 +230,15 @@ class MoneybirdClient:
     ) -> dict[str, Any]:
         body = await self._write(
             "PATCH",
-            f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json",
+            f"{self._prefix}/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json",
             {"contact_person": changes},
         )
         return expect_object(body, UPSTREAM)
 
     async def delete_contact_person(self, contact_id: str, person_id: str) -> None:
         await self._write(
-            "DELETE", f"/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json"
+            "DELETE",
+            f"{self._prefix}/{path_segment(contact_id)}/contact_people/{path_segment(person_id)}.json",
         )
 
     # Webhooks, which the mirror registers to hear of changes.
@@ -239,23 +247,17 @@ class MoneybirdClient:
         return expect_objects(await self._get(f"{self._administration}/webhooks.json"), UPSTREAM)
 
     async def create_webhook(self, url: str, events: list[str]) -> dict[str, Any]:
-        request = UpstreamRequest(
+        body = await self._write(
             "POST",
             f"{self._administration}/webhooks.json",
-            self._headers,
-            is_write=True,
-            json={"url": url, "enabled_events": events},
+            {"url": url, "enabled_events": events},
         )
-        return expect_object((await self._http.send(request)).body, UPSTREAM)
+        return expect_object(body, UPSTREAM)
 
     async def delete_webhook(self, webhook_id: str) -> None:
-        request = UpstreamRequest(
-            "DELETE",
-            f"{self._administration}/webhooks/{path_segment(webhook_id)}.json",
-            self._headers,
-            is_write=True,
+        await self._write(
+            "DELETE", f"{self._administration}/webhooks/{path_segment(webhook_id)}.json"
         )
-        await self._http.send(request)
 
 
 def page_window(offset: int, size: int) -> tuple[int, list[int]]:

@@ -16,7 +16,7 @@ from gateway.schema.counterparts.types import (
     CounterpartConnection,
     CounterpartContact,
     CounterpartEdge,
-    contact_view,
+    find_contact,
 )
 from gateway.schema.relay import PageInfo, check_page_size
 from gateway.schema.views import view
@@ -102,5 +102,4 @@ class CounterpartQueries:
             raws = await info.context.contacts_by_counterpart.load(counterpart_key)
         except UpstreamNotFound:
             return None
-        raw = next((c for c in raws if str(c.get("id", "")).lower() == contact_key), None)
-        return None if raw is None else contact_view(raw, counterpart_key)
+        return find_contact(raws, contact_key, counterpart_key)

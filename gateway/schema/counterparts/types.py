@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 
 from gateway.context import RequestContext
+from gateway.ids import monite_key
 from gateway.schema import reader
 from gateway.schema.relay import Node, PageInfo, node_id, with_parent
 from gateway.schema.views import upstream_type, view
@@ -60,11 +61,6 @@ class CounterpartIndividual:
     phone: str | None
     is_customer: bool | None
     is_vendor: bool | None
-
-
-def monite_key(value: Any) -> str | None:
-    """A Monite id as the loaders key it: lower-case, as Monite writes UUIDs."""
-    return value.lower() if isinstance(value, str) and value else None
 
 
 _MONITE_ID = "The {} id in Monite (a UUID), as Monite shows it."
@@ -185,6 +181,16 @@ def contact_view(raw: dict[str, Any], counterpart_key: str) -> CounterpartContac
     global id carries the counterpart's, given from the list it came in when
     Monite left it out."""
     return view(CounterpartContact, with_parent(raw, "counterpart_id", counterpart_key))
+
+
+def find_contact(
+    raws: list[dict[str, Any]], contact_key: str, counterpart_key: str
+) -> CounterpartContact | None:
+    """The contact `contact_key` among the contacts of the counterpart `counterpart_key`."""
+    for raw in raws:
+        if monite_key(raw.get("id")) == contact_key:
+            return contact_view(raw, counterpart_key)
+    return None
 
 
 @strawberry.type
