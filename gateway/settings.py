@@ -174,7 +174,7 @@ class Settings(BaseSettings):
         default="aiohttp",
         pattern="^(aiohttp|httpcore)$",
         validation_alias=_env("GATEWAY_HTTP_TRANSPORT"),
-        description="aiohttp (the faster in bench/compare.py) or httpcore (httpx's own)",
+        description="aiohttp (less work per call) or httpcore (httpx's own pool)",
     )
     executor: str = Field(
         default="planned",
@@ -263,7 +263,7 @@ class Settings(BaseSettings):
         description="where Moneybird reaches this gateway to push changes (webhooks)",
     )
     mirror_max_contacts: int = Field(
-        # About half a gigabyte of a worker's memory (README, "Deploying").
+        # Sized from the memory a mirrored contact takes (README, "Deploying").
         default=20_000,
         ge=1,
         validation_alias=_env("GATEWAY_MIRROR_MAX_CONTACTS"),

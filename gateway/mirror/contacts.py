@@ -156,6 +156,8 @@ class AdministrationContacts:
             if tests and not all(test(contact) for test in tests):
                 continue
             selected.append(contact)
+            if len(selected) > offset + size:
+                break  # one past the window: there is a next page
         return Window(selected[offset : offset + size], len(selected) > offset + size)
 
     def _order(self) -> list[str]:
