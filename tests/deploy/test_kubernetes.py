@@ -26,7 +26,7 @@ KUBERNETES_VERSIONS = ("1.28.0", "1.37.0")
 # Measured (README.md, "Deploying"): one worker's peak RSS under wrk with 300 contacts
 # mirrored (bench/replicas.py), and the most RSS one mirrored contact added to a worker
 # with 20,000 mirrored, the ConfigMap's bound (bench/budget.py --memory 20000).
-WORKER_PEAK_MIB = 92
+WORKER_PEAK_MIB = 96
 BYTES_PER_MIRRORED_CONTACT = 26_500
 
 
