@@ -328,11 +328,11 @@ def _not_found(found: Found | GraphQLError) -> bool:
 def _registered_hash(document_id: str | None, extensions: Mapping[str, Any] | None) -> str | None:
     """The SHA-256 a request names a registered text by: an APQ hash, or a
     `sha256:` document id; None for anything that cannot be one."""
-    if document_id is not None:
+    digest: str | None
+    if document_id is None:
+        digest = requested_id(None, extensions)
+    elif document_id.startswith(SHA256_PREFIX):
         digest = document_id.removeprefix(SHA256_PREFIX)
-        return (
-            digest if document_id.startswith(SHA256_PREFIX) and _SHA256.fullmatch(digest) else None
-        )
-    persisted = (extensions or {}).get("persistedQuery")
-    sha256 = persisted.get("sha256Hash") if isinstance(persisted, Mapping) else None
-    return sha256 if isinstance(sha256, str) and _SHA256.fullmatch(sha256) else None
+    else:
+        return None
+    return digest if digest is not None and _SHA256.fullmatch(digest) else None
