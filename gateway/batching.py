@@ -25,20 +25,22 @@ async def run_batch(
 ) -> list[GraphQLResult]:
     """The results of a batch's operations, in the order of `requests`."""
     results: list[GraphQLResult | None] = [None] * len(requests)
+    prepared = [await pipeline.prepare(request, context) for request in requests]
     concurrent: list[int] = []
 
+    async def run(index: int) -> GraphQLResult:
+        return await pipeline.run(requests[index], context, prepared=prepared[index])
+
     async def run_concurrent() -> None:
-        outcomes = await asyncio.gather(
-            *(pipeline.run(requests[index], context) for index in concurrent)
-        )
+        outcomes = await asyncio.gather(*(run(index) for index in concurrent))
         for index, outcome in zip(concurrent, outcomes, strict=True):
             results[index] = outcome
         concurrent.clear()
 
-    for index, request in enumerate(requests):
-        if await pipeline.operation_type(request, context) is OperationType.MUTATION:
+    for index in range(len(requests)):
+        if prepared[index].operation_type is OperationType.MUTATION:
             await run_concurrent()
-            results[index] = await pipeline.run(request, context)
+            results[index] = await run(index)
         else:
             concurrent.append(index)
     await run_concurrent()

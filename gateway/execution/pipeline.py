@@ -41,7 +41,6 @@ from gateway.execution.validation import make_validator
 from gateway.persisted_queries import (
     Found,
     PersistedQueries,
-    SharedAPQStore,
     load_manifest,
     requested_id,
 )
@@ -85,7 +84,7 @@ class GraphQLResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
     """What the steps before execution made of a request: the text found, its
     document once it validated, the operation chosen, or the request error that
     stopped them."""
@@ -94,6 +93,11 @@ class _Prepared:
     document: Document | None = None
     operation: OperationDefinitionNode | None = None
     error: GraphQLResult | None = None
+
+    @property
+    def operation_type(self) -> OperationType | None:
+        """The type of the operation that will run; None when none will."""
+        return None if self.operation is None else self.operation.operation
 
 
 class OperationNotAllowed(Exception):
@@ -130,12 +134,15 @@ class Pipeline:
         context: RequestContext,
         *,
         allowed: Collection[OperationType] = (OperationType.QUERY, OperationType.MUTATION),
+        prepared: Prepared | None = None,
     ) -> GraphQLResult:
         """The result of one operation; raises OperationNotAllowed for an operation
-        type outside `allowed`, before anything runs."""
+        type outside `allowed`, before anything runs. `prepared`: what `prepare`
+        made of `request` already."""
         started = time.perf_counter()
         shared = context.services.apq_shared
-        prepared = await self._prepare(request, shared)
+        if prepared is None:
+            prepared = await self.prepare(request, context)
         if prepared.found is not None and prepared.document is not None:
             await self.persisted.register(prepared.found, shared)
         operation = prepared.operation
@@ -162,31 +169,23 @@ class Pipeline:
         )
         return result
 
-    async def operation_type(
-        self, request: GraphQLRequest, context: RequestContext
-    ) -> OperationType | None:
-        """The type of the operation `request` would run, None when it would stop
-        before running; from the caches `run` fills, so that a batch can order
-        its mutations before running anything."""
-        prepared = await self._prepare(request, context.services.apq_shared)
-        return None if prepared.operation is None else prepared.operation.operation
-
-    async def _prepare(self, request: GraphQLRequest, shared: SharedAPQStore | None) -> _Prepared:
-        """The steps before execution: the text, its document, the operation."""
+    async def prepare(self, request: GraphQLRequest, context: RequestContext) -> Prepared:
+        """The steps before execution: the text, its document, the operation; a
+        batch prepares its operations first, to order its mutations."""
         found = await self.persisted.lookup(
-            request.query, request.document_id, request.extensions, shared
+            request.query, request.document_id, request.extensions, context.services.apq_shared
         )
         if isinstance(found, GraphQLError):
-            return _Prepared(error=GraphQLResult(None, [found], False))
+            return Prepared(error=GraphQLResult(None, [found], False))
         document = self.documents.get(found.text)
         if document.errors:
             errors = request_errors(document.errors, document.code or VALIDATION_FAILED)
-            return _Prepared(found, error=GraphQLResult(None, errors, False))
+            return Prepared(found, error=GraphQLResult(None, errors, False))
         chosen = _operation(document, request.operation_name)
         if isinstance(chosen, GraphQLError):
             errors = request_errors([chosen], OPERATION_RESOLUTION_FAILED)
-            return _Prepared(found, document, error=GraphQLResult(None, errors, False))
-        return _Prepared(found, document, chosen)
+            return Prepared(found, document, error=GraphQLResult(None, errors, False))
+        return Prepared(found, document, chosen)
 
     async def _execute(
         self, request: GraphQLRequest, document: Document, context: RequestContext
