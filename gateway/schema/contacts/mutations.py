@@ -42,6 +42,13 @@ class DeletePayload:
     )
     user_errors: list[UserError]
 
+    @classmethod
+    def of(cls, result: list[UserError] | None, type_name: str, *keys: str) -> DeletePayload:
+        """The user errors of a delete that did not happen, or the global id of what went."""
+        if result is not None:
+            return cls(deleted_id=None, user_errors=result)
+        return cls(deleted_id=strawberry.ID(global_id(type_name, *keys)), user_errors=[])
+
 
 @strawberry.type
 class NotePayload:
@@ -114,11 +121,10 @@ class ContactMutations:
         key = read_contact_id(id)
         client = info.context.moneybird
         result = await attempt(info, key, lambda: client.delete_contact(key), id_field=["id"])
-        if isinstance(result, list):
-            return DeletePayload(deleted_id=None, user_errors=result)
-        info.context.contact_by_id.gone(key)
-        await info.context.record_deleted_contact(key)
-        return DeletePayload(deleted_id=strawberry.ID(global_id("Contact", key)), user_errors=[])
+        if result is None:
+            info.context.contact_by_id.gone(key)
+            await info.context.record_deleted_contact(key)
+        return DeletePayload.of(result, "Contact", key)
 
     @strawberry.mutation(description="Archive a contact; archived contacts leave lists by default.")
     async def archive_contact(self, info: Info, id: ContactId) -> ContactPayload | None:
@@ -163,11 +169,7 @@ class ContactMutations:
             id_field=["noteId"],
             read_back=True,
         )
-        if isinstance(result, list):
-            return DeletePayload(deleted_id=None, user_errors=result)
-        return DeletePayload(
-            deleted_id=strawberry.ID(global_id("Note", key, note_key)), user_errors=[]
-        )
+        return DeletePayload.of(result, "Note", key, note_key)
 
     @strawberry.mutation(description="Add a person to a contact; firstname and lastname required.")
     async def create_contact_person(
@@ -220,11 +222,7 @@ class ContactMutations:
             id_field=["id"],
             read_back=True,
         )
-        if isinstance(result, list):
-            return DeletePayload(deleted_id=None, user_errors=result)
-        return DeletePayload(
-            deleted_id=strawberry.ID(global_id("ContactPerson", key, person_key)), user_errors=[]
-        )
+        return DeletePayload.of(result, "ContactPerson", key, person_key)
 
 
 async def _contact_payload(info: Info, result: dict[str, Any] | list[UserError]) -> ContactPayload:

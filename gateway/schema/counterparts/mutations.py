@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
 from gateway.context import RequestContext
 from gateway.errors import UpstreamRejected
-from gateway.ids import global_id, read_child_id, read_counterpart_id
+from gateway.ids import read_child_id, read_counterpart_id
 from gateway.schema.arguments import CounterpartContactId, CounterpartId
 from gateway.schema.contacts.mutations import DeletePayload
 from gateway.schema.counterparts.types import CounterpartContact, contact_view
 from gateway.schema.user_errors import UserError, check_emails, monite_user_errors
 
+T = TypeVar("T")
 Info = strawberry.Info[RequestContext, None]
 UNSET: Any = strawberry.UNSET
 
@@ -72,10 +73,10 @@ def monite_body(value: Any) -> dict[str, Any]:
 async def attempt(
     info: Info,
     counterpart_key: str,
-    change: Callable[[], Awaitable[dict[str, Any] | None]],
+    change: Callable[[], Awaitable[T]],
     *,
     id_field: list[str],
-) -> dict[str, Any] | list[UserError] | None:
+) -> T | list[UserError]:
     try:
         return await change()
     except UpstreamRejected as error:
@@ -147,10 +148,7 @@ class CounterpartMutations:
         result = await attempt(
             info, key, lambda: client.delete_contact(key, contact_key), id_field=["id"]
         )
-        if isinstance(result, list):
-            return DeletePayload(deleted_id=None, user_errors=result)
-        deleted = global_id("CounterpartContact", key, contact_key)
-        return DeletePayload(deleted_id=strawberry.ID(deleted), user_errors=[])
+        return DeletePayload.of(result, "CounterpartContact", key, contact_key)
 
     @strawberry.mutation(
         description="Make this contact the counterpart's default; the previous one stops being it."
