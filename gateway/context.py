@@ -59,7 +59,7 @@ class RequestContext:
             )
         administration = (
             self.credentials.moneybird_administration_id
-            or self.services.settings.default_administration_id()
+            or self.services.settings.moneybird_administration_id
         )
         if administration is None:
             raise MissingCredentials(
@@ -127,7 +127,7 @@ class RequestContext:
             raise MissingCredentials(
                 "Monite needs a token: send it in the X-Monite-Token header.", upstream="Monite"
             )
-        entity = self.credentials.monite_entity_id or self.services.settings.default_entity_id()
+        entity = self.credentials.monite_entity_id or self.services.settings.monite_entity_id
         if entity is None:
             raise MissingCredentials(
                 "Monite needs an entity: send X-Monite-Entity-Id or set MONITE_ENTITY_ID.",

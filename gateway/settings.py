@@ -58,9 +58,15 @@ class Settings(BaseSettings):
         description="e.g. https://api.monite.com/v1; unset: the embedded sandbox",
     )
     moneybird_administration_id: str | None = Field(
-        default=None, validation_alias=_env("MONEYBIRD_ADMINISTRATION_ID")
+        default=None,
+        validation_alias=_env("MONEYBIRD_ADMINISTRATION_ID"),
+        description="the administration of requests without X-Moneybird-Administration-Id",
     )
-    monite_entity_id: str | None = Field(default=None, validation_alias=_env("MONITE_ENTITY_ID"))
+    monite_entity_id: str | None = Field(
+        default=None,
+        validation_alias=_env("MONITE_ENTITY_ID"),
+        description="the Monite entity of requests without X-Monite-Entity-Id",
+    )
     monite_version: str = Field(default="2024-01-31", validation_alias=_env("MONITE_VERSION"))
 
     upstream_connect_timeout: float = Field(
@@ -309,14 +315,6 @@ class Settings(BaseSettings):
     @property
     def uses_sandbox(self) -> bool:
         return self.moneybird_is_sandbox or self.monite_is_sandbox
-
-    def default_administration_id(self) -> str | None:
-        """The administration of requests that do not name one."""
-        return self.moneybird_administration_id
-
-    def default_entity_id(self) -> str | None:
-        """The Monite entity of requests that do not name one."""
-        return self.monite_entity_id
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -15,10 +15,10 @@ def test_defaults_target_the_embedded_sandbox(monkeypatch: pytest.MonkeyPatch) -
     assert settings.uses_sandbox
     assert settings.monite_version == "2024-01-31"
     # the mounted sandbox brings its own administration and entity
-    assert settings.default_administration_id() is None
+    assert settings.moneybird_administration_id is None
     mounted = with_sandbox_defaults(settings, SandboxState())
-    assert mounted.default_administration_id() == "123456789"
-    assert mounted.default_entity_id() == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
+    assert mounted.moneybird_administration_id == "123456789"
+    assert mounted.monite_entity_id == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
 
 
 def test_the_sandbox_fills_in_only_the_upstream_it_stands_in_for(
@@ -28,8 +28,8 @@ def test_the_sandbox_fills_in_only_the_upstream_it_stands_in_for(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MONEYBIRD_BASE_URL", "https://moneybird.com/api/v2")
     mounted = with_sandbox_defaults(Settings(), SandboxState())
-    assert mounted.default_administration_id() is None
-    assert mounted.default_entity_id() == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
+    assert mounted.moneybird_administration_id is None
+    assert mounted.monite_entity_id == "9d2b4c8f-2087-4738-ba91-7359683c49a4"
 
 
 def test_environment_names_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,14 +39,14 @@ def test_environment_names_are_the_documented_ones(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("GATEWAY_UPSTREAM_READ_TIMEOUT", "2.5")
     settings = Settings()
     assert not settings.uses_sandbox
-    assert settings.default_administration_id() == "42"
+    assert settings.moneybird_administration_id == "42"
     assert settings.upstream_read_timeout == 2.5
 
 
 def test_a_real_upstream_has_no_sandbox_administration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONEYBIRD_ADMINISTRATION_ID", raising=False)
     monkeypatch.setenv("MONEYBIRD_BASE_URL", "https://moneybird.com/api/v2")
-    assert Settings().default_administration_id() is None
+    assert Settings().moneybird_administration_id is None
 
 
 def test_a_non_numeric_administration_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,9 +81,9 @@ def default_headers(settings: Settings) -> dict[str, str]:
         "X-Moneybird-Token": SANDBOX_TOKEN if settings.moneybird_is_sandbox else "",
         "X-Monite-Token": SANDBOX_TOKEN if settings.monite_is_sandbox else "",
     }
-    if settings.default_administration_id() is None:
+    if settings.moneybird_administration_id is None:
         headers["X-Moneybird-Administration-Id"] = ""
-    if settings.default_entity_id() is None:
+    if settings.monite_entity_id is None:
         headers["X-Monite-Entity-Id"] = ""
     return headers
 
