@@ -43,7 +43,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +57,7 @@ from typing import Any
 
 import httpx
 import orjson
-from procs import free_port
+from procs import free_port, process
 
 from gateway.mirror.contacts import AdministrationContacts
 from gateway.sandbox.state import SandboxState
@@ -126,32 +125,6 @@ def _environment() -> dict[str, str]:
     }
 
 
-@contextmanager
-def started(args: list[str], env: dict[str, str], ready: str, log: Path) -> Iterator[int]:
-    """A process writing its output to `log`, once `ready` answers."""
-    with log.open("wb") as output:
-        proc = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(ready, timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise SystemExit(f"{args[2:4]} did not start; see {log}") from None
-                time.sleep(0.1)
-        try:
-            yield proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 @dataclass(frozen=True)
 class Stack:
     sandbox_url: str
@@ -188,19 +161,21 @@ def sandbox_and_gateway(
         env["GATEWAY_PUBLIC_URL"] = gateway_url
     with ExitStack() as stack:
         stack.enter_context(
-            started(
+            process(
                 [sys.executable, "-m", "gateway", "sandbox", *sandbox_args],
                 _environment(),
                 f"{sandbox_url}/_sandbox/moneybird/settings",
-                work / f"{name}-sandbox.log",
+                log=work / f"{name}-sandbox.log",
+                start_timeout=120,
             )
         )
         gateway_pid = stack.enter_context(
-            started(
+            process(
                 [sys.executable, "-m", "gateway", "serve", "--port", str(gateway_port)],
                 env,
                 f"{gateway_url}/readyz",
-                work / f"{name}-gateway.log",
+                log=work / f"{name}-gateway.log",
+                start_timeout=120,
             )
         )
         wait_for_workers(gateway_pid, gateway_url)

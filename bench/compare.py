@@ -24,14 +24,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
-from procs import free_port, tree_rss_mib
+from procs import free_port, process, tree_rss_mib
 
 from gateway.sandbox.state import SandboxState
 
@@ -79,33 +77,6 @@ def dump_upstream_data(path: Path) -> list[str]:
         json.dumps({"contacts": contacts, "counterparts": list(state.monite.counterparts.values())})
     )
     return [contact["id"] for contact in contacts]
-
-
-@contextmanager
-def started(
-    args: list[str], env: dict[str, str], ready: str, cwd: Path | None = None
-) -> Iterator[int]:
-    process = subprocess.Popen(
-        args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(ready, timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise SystemExit(f"{args[:3]} did not start") from None
-            time.sleep(0.1)
-    try:
-        yield process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def lua_script(payload: dict[str, Any], path: Path) -> None:
@@ -211,7 +182,7 @@ def main() -> None:
     }
     with ExitStack() as stack:
         stack.enter_context(
-            started(
+            process(
                 ["node", str(STANDIN), str(upstream_port), str(work / "upstream.json")],
                 base_env,
                 f"{upstream}/",
@@ -219,7 +190,7 @@ def main() -> None:
         )
         pids = {
             "ours": stack.enter_context(
-                started(
+                process(
                     [
                         sys.executable,
                         "-m",
@@ -244,7 +215,7 @@ def main() -> None:
                 )
             ),
             "peer": stack.enter_context(
-                started(
+                process(
                     ["node", "server.js", str(peer_port)],
                     {
                         **base_env,

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,23 +22,40 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[int]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
+def process(
+    args: list[str],
+    env: dict[str, str],
+    ready_url: str,
+    *,
+    cwd: Path | None = None,
+    log: Path | None = None,
+    start_timeout: float = 30,
+) -> Iterator[int]:
+    """A process, once `ready_url` answers; its pid. Its output goes to `log`, or
+    nowhere. Stopped (SIGTERM, then SIGKILL after 10 s) when the block ends."""
+    with ExitStack() as stack:
+        output = subprocess.DEVNULL if log is None else stack.enter_context(log.open("wb"))
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                httpx.get(ready_url, timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    where = "" if log is None else f"; see {log}"
+                    raise SystemExit(f"{args[:4]} did not start{where}") from None
+                time.sleep(0.1)
         try:
-            httpx.get(ready_url)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
+            yield proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                raise SystemExit(f"{args} did not start") from None
-            time.sleep(0.1)
-    try:
-        yield proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+                proc.wait()
 
 
 def cpu_seconds(pid: int) -> float:
