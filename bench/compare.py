@@ -115,6 +115,20 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+def wrk_command(url: str, script: Path, duration: int) -> list[str]:
+    """wrk posting `script`'s request to `url`'s /graphql with CONNECTIONS connections."""
+    return [
+        "wrk",
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"{url}/graphql",
+    ]
+
+
 def run_wrk(url: str, script: Path, duration: int, pid: int) -> dict[str, float]:
     peak = [tree_rss_mib(pid)]
     stop = threading.Event()
@@ -126,16 +140,7 @@ def run_wrk(url: str, script: Path, duration: int, pid: int) -> dict[str, float]
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{duration}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"{url}/graphql",
-        ],
+        wrk_command(url, script, duration),
         capture_output=True,
         text=True,
         check=True,

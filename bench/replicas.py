@@ -33,12 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from compare import HEADERS, lua_script, parse_wrk
+from compare import CONNECTIONS, HEADERS, lua_script, parse_wrk, wrk_command
 from procs import cpu_seconds, free_port, process
 
 ADMINISTRATION = "123456789"
 ENTITY = "9d2b4c8f-2087-4738-ba91-7359683c49a4"
-CONNECTIONS = 32
 TOOLS = {"wrk": "wrk", "haproxy": "haproxy", "redis-server": "redis-server"}
 
 
@@ -208,16 +207,7 @@ def run_wrk(url: str, script: Path, duration: int, sampler: Sampler) -> dict[str
     with sampler.running() as cores:
         started = time.monotonic()
         wrk = subprocess.Popen(
-            [
-                "wrk",
-                "-t2",
-                f"-c{CONNECTIONS}",
-                f"-d{duration}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"{url}/graphql",
-            ],
+            wrk_command(url, script, duration),
             stdout=subprocess.PIPE,
             text=True,
         )
